@@ -1,0 +1,3 @@
+//! The scheduler daemon: claims slots in `tend-store`, starts runs through `tend-run`.
+//!
+//! Boundary only for now (issue 4).

@@ -209,7 +209,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_rules_with_hints() {
-        for bad in ["", "bash(", "bash()", "shell(ls)", "mcp__linear", "mcp__a b__c"] {
+        for bad in [
+            "",
+            "bash(",
+            "bash()",
+            "shell(ls)",
+            "mcp__linear",
+            "mcp__a b__c",
+        ] {
             let e = bad.parse::<Rule>().unwrap_err();
             assert!(e.hint.is_some(), "{bad}: {e:?}");
         }

@@ -1,1 +1,34 @@
-//! placeholder: being written
+//! Task files, config files and tend's folders, each validated once at load into typed values.
+//!
+//! Everything a user writes is checked here, with `file:line:col` errors and hints, so that the
+//! rest of tend works with typed values and never re-parses strings.
+
+mod clock;
+mod config;
+mod error;
+mod keyword;
+mod paths;
+mod read;
+mod resolve;
+mod schedule_stub;
+mod ser;
+mod task;
+mod units;
+mod zone;
+
+pub use clock::{Clock, ClockError, FixedClock, SystemClock, clock_from_env, clock_from_value};
+pub use config::{
+    Channel, ChannelKind, Config, DEFAULT_MAX_CONCURRENT_RUNS, Defaults, Price, ProviderConfig,
+};
+pub use error::{ConfigError, TaskFileError, render_errors};
+pub use keyword::{Keyword, UnknownWord};
+pub use paths::{Paths, PathsError, ProjectPaths, find_project};
+pub use resolve::ResolvedTask;
+pub use task::{
+    Anchor, CatchUp, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_CATCH_UP_WINDOW, DEFAULT_INPUT_MAX_BYTES,
+    DEFAULT_MAX_TURNS, DEFAULT_TIMEOUT, Engine, Input, InputSource, McpServer, McpTransport,
+    ModelRef, Notify, NotifyOn, Overlap, Permissions, Provider, Sandbox, SandboxMode, Schedule,
+    Scope, TaskDef, TaskFile, When, check_task_name, discover,
+};
+pub use units::{Domain, Money, OutputTemplate, OutputVars, Size, ValueError};
+pub use zone::{MachineZone, ZoneName};

@@ -1,5 +1,6 @@
 //! Cron expressions: 5 fields, or 6 with seconds first, or 7 with a year last; `@aliases`.
 
+mod describe;
 pub(crate) mod fields;
 mod next;
 mod parse;

@@ -9,9 +9,10 @@ use toml::de::DeTable;
 
 use crate::error::ConfigError;
 use crate::keyword::keyword_enum;
+use crate::names::check_env_name;
 use crate::read::{Ctx, Field, Problem, TableReader, Zero, optional};
 use crate::task::{CatchUp, ModelRef, Overlap, Provider};
-use crate::units::{Money, check_env_name};
+use crate::units::Money;
 use crate::zone::ZoneName;
 
 /// Default for `max_concurrent_runs`.
@@ -379,3 +380,7 @@ fn channel(f: &Field<'_, '_>) -> Option<Channel> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@ mod clock;
 mod config;
 mod error;
 mod keyword;
+mod names;
 mod paths;
 mod read;
 mod resolve;
@@ -14,6 +15,7 @@ mod schedule_stub;
 mod ser;
 mod task;
 mod units;
+mod write;
 mod zone;
 
 pub use clock::{Clock, ClockError, FixedClock, SystemClock, clock_from_env, clock_from_value};
@@ -22,6 +24,7 @@ pub use config::{
 };
 pub use error::{ConfigError, TaskFileError, render_errors};
 pub use keyword::{Keyword, UnknownWord};
+pub use names::{Domain, OutputTemplate, OutputVars};
 pub use paths::{Paths, PathsError, ProjectPaths, find_project};
 pub use resolve::ResolvedTask;
 pub use task::{
@@ -30,5 +33,8 @@ pub use task::{
     ModelRef, Notify, NotifyOn, Overlap, Permissions, Provider, Sandbox, SandboxMode, Schedule,
     Scope, TaskDef, TaskFile, When, check_task_name, discover,
 };
-pub use units::{Domain, Money, OutputTemplate, OutputVars, Size, ValueError};
+pub use units::{Money, Size, ValueError};
+pub use write::{
+    AddRuleOutcome, EditError, NewTask, add_allow_rule, add_allow_rule_to_text, render_task_file,
+};
 pub use zone::{MachineZone, ZoneName};

@@ -9,11 +9,12 @@ use tend_policy::Mode;
 
 use crate::config::Config;
 use crate::error::TaskFileError;
+use crate::names::OutputTemplate;
 use crate::task::{
     CatchUp, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_MAX_TURNS, DEFAULT_TIMEOUT, Engine, Input,
     McpServer, ModelRef, Notify, Overlap, Permissions, Sandbox, Schedule, Scope, TaskFile, When,
 };
-use crate::units::{Money, OutputTemplate};
+use crate::units::Money;
 use crate::zone::{MachineZone, ZoneName};
 
 /// Every setting of a task, defaults applied, the zone resolved.

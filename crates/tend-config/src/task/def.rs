@@ -8,8 +8,9 @@ use std::time::Duration;
 use tend_policy::{Mode, Rule};
 
 use crate::keyword::{Keyword, keyword_enum};
+use crate::names::{Domain, OutputTemplate};
 use crate::read::Problem;
-use crate::units::{Domain, Money, OutputTemplate, Size};
+use crate::units::{Money, Size};
 use crate::zone::ZoneName;
 
 pub use crate::schedule_stub::Schedule;
@@ -232,7 +233,7 @@ impl Anchor {
         }
         match text.parse::<jiff::civil::DateTime>() {
             Ok(dt) => Ok(Anchor::Local(dt)),
-            Err(e) => Err(Problem::new(format!("`{text}` is not a date and time: {e}"))
+            Err(_) => Err(Problem::new(format!("`{text}` is not a date and time"))
                 .hint("write a local time like `2026-01-01 09:00` or an instant like `2026-01-01T09:00:00Z`")),
         }
     }
@@ -266,7 +267,7 @@ pub struct Input {
 
 /// Where an input comes from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InputSource {
     /// New lines of the files matching a glob since the last successful run.
     Log { glob: String },

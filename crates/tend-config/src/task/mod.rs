@@ -201,3 +201,6 @@ pub fn discover(dir: &Path, scope: &Scope) -> (Vec<TaskFile>, Vec<TaskFileError>
     }
     (tasks, errors)
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

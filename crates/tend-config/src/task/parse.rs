@@ -2,10 +2,11 @@
 
 use toml::de::{DeTable, DeValue};
 
+use crate::names::OutputTemplate;
 use crate::read::{Ctx, Field, Problem, TableReader, Zero};
 use crate::task::def::{Anchor, Engine, ModelRef, Schedule, TaskDef};
 use crate::task::sections;
-use crate::units::{Money, OutputTemplate};
+use crate::units::Money;
 use crate::zone::ZoneName;
 
 const SCHEDULE_HINT: &str = "add a schedule such as `schedule = \"0 9 * * 1-5\"` (cron), `\"every 30m\"`, `\"@daily\"`, `\"at 2026-12-01 09:00\"` or `\"manual\"`";

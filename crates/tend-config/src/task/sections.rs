@@ -8,12 +8,13 @@ use tend_policy::Rule;
 use toml::de::DeValue;
 
 use crate::keyword::Keyword;
+use crate::names::{Domain, check_env_name};
 use crate::read::{Field, Problem, TableReader, Zero, optional};
 use crate::task::def::{
     DEFAULT_INPUT_MAX_BYTES, Input, InputSource, McpServer, McpTransport, Notify, NotifyOn,
     Permissions, Sandbox, SandboxMode, When,
 };
-use crate::units::{Domain, Size, check_env_name};
+use crate::units::Size;
 
 /// `max_bytes = "200KB"` or `max_bytes = 4096`.
 pub(crate) fn size(f: &Field<'_, '_>) -> Option<Size> {

@@ -367,3 +367,15 @@ fn resolved_task_serializes_human_values() {
     let r = ResolvedTask::resolve(&t, &Config::default(), &machine).unwrap();
     insta::assert_json_snapshot!(r);
 }
+
+#[test]
+fn local_anchor_is_placed_in_the_resolved_zone() {
+    let machine = MachineZone::fixed(zone("UTC"));
+    let t = task("schedule = \"every 6h\"\nanchor = \"2026-07-01 09:00\"\n");
+    let config = config_with_zone(Some("Europe/Berlin"));
+    let r = ResolvedTask::resolve(&t, &config, &machine).unwrap();
+    assert_eq!(
+        r.anchor,
+        Some("2026-07-01T07:00:00Z".parse::<jiff::Timestamp>().unwrap())
+    );
+}

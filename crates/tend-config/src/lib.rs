@@ -11,7 +11,6 @@ mod names;
 mod paths;
 mod read;
 mod resolve;
-mod schedule_stub;
 mod ser;
 mod task;
 mod units;

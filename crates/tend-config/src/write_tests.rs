@@ -131,7 +131,7 @@ fn minimal_task_renders_only_what_it_says() {
     let sandbox_off = load("+++\nschedule = \"manual\"\nsandbox = \"off\"\n+++\nDo it.\n");
     round_trip(&sandbox_off);
     let local_anchor =
-        load("+++\nschedule = \"manual\"\nanchor = \"2026-03-29 02:30\"\n+++\nDo it.\n");
+        load("+++\nschedule = \"every 1d\"\nanchor = \"2026-03-29 02:30\"\n+++\nDo it.\n");
     round_trip(&local_anchor);
 }
 
@@ -218,4 +218,21 @@ fn add_allow_rule_writes_the_file() {
         add_allow_rule(&dir.path().join("missing.md"), &rule("bash(ls)")),
         Err(EditError::Read { .. })
     ));
+}
+
+#[test]
+fn every_schedule_form_round_trips() {
+    for schedule in [
+        "0 */4 * * *",
+        "0 9 * * MON-FRI",
+        "30 0 9 * * * 2027",
+        "@daily",
+        "every 30m",
+        "every 2 hours",
+        "at 2026-12-01 09:00",
+        "manual",
+    ] {
+        let task = load(&format!("+++\nschedule = \"{schedule}\"\n+++\nP\n"));
+        round_trip(&task);
+    }
 }

@@ -13,7 +13,7 @@ use crate::read::Problem;
 use crate::units::{Money, Size};
 use crate::zone::ZoneName;
 
-pub use crate::schedule_stub::Schedule;
+pub use tend_schedule::Schedule;
 
 /// Default for `timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);

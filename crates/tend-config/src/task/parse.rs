@@ -26,7 +26,8 @@ pub(crate) fn read_task_def(ctx: &Ctx<'_>, root: &DeTable<'_>) -> Option<TaskDef
     let timezone = t
         .get("timezone")
         .and_then(|f| f.parse_str(ZoneName::parse_problem));
-    let anchor = t.get("anchor").and_then(|f| anchor(&f));
+    let anchor_field = t.get("anchor");
+    let anchor = anchor_field.as_ref().and_then(anchor);
     let jitter = t.get("jitter").and_then(|f| f.duration(Zero::Allow));
     let engine_field = t.get("engine");
     let engine = match &engine_field {
@@ -89,6 +90,14 @@ pub(crate) fn read_task_def(ctx: &Ctx<'_>, root: &DeTable<'_>) -> Option<TaskDef
             ),
         ),
         _ => {}
+    }
+    if let (Some(f), Some(s)) = (&anchor_field, &schedule)
+        && !matches!(s, Schedule::Every(_))
+    {
+        f.error_at_key(
+            format!("`anchor` sets the phase of an `every` schedule, but this schedule is `{s}`"),
+            Some("remove `anchor`, or use a schedule like `every 6h`".to_owned()),
+        );
     }
     if let (Some(f), Some(w)) = (&when_field, &when) {
         // A broken `[[input]]` is reported on its own; saying "no inputs" too would mislead.

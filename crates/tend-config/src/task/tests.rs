@@ -481,10 +481,35 @@ const ERROR_CASES: &[(&str, &str)] = &[
         ".tend/tasks/triage.md:4:18: error: unknown notification event `sucess`\n  hint: did you mean `success`? Use one of: proposal, approval, failure, success",
     ),
     (
-        "+++\nschedule = \"manual\"\nanchor = \"tomorrow\"\n+++\nHi\n",
+        "+++\nschedule = \"every 1h\"\nanchor = \"tomorrow\"\n+++\nHi\n",
         ".tend/tasks/triage.md:3:10: error: `tomorrow` is not a date and time\n  hint: write a local time like `2026-01-01 09:00` or an instant like `2026-01-01T09:00:00Z`",
     ),
 ];
+
+#[test]
+fn schedule_errors_point_inside_the_string() {
+    let cases = [
+        "schedule = \"0 25 * * *\"",
+        "schedule = 'every 30x'",
+        "schedule = \"\"\"0 9 * * MON-FRX\"\"\"",
+        "schedule = \"manaul\"",
+        // An escape in the string: the column falls back to the opening quote.
+        "schedule = \"0 25 * * *\\u0020\"",
+    ];
+    let rendered: Vec<String> = cases
+        .iter()
+        .map(|line| errors(&format!("+++\n{line}\n+++\nHi\n")))
+        .collect();
+    insta::assert_snapshot!(rendered.join("\n\n"));
+}
+
+#[test]
+fn anchor_is_only_for_every_schedules() {
+    assert_eq!(
+        errors("+++\nschedule = \"@daily\"\nanchor = \"2026-01-01 09:00\"\n+++\nHi\n"),
+        ".tend/tasks/triage.md:3:1: error: `anchor` sets the phase of an `every` schedule, but this schedule is `@daily`\n  hint: remove `anchor`, or use a schedule like `every 6h`"
+    );
+}
 
 #[test]
 fn error_table() {

@@ -22,6 +22,50 @@ pub struct NewTask {
     pub prompt: String,
 }
 
+impl NewTask {
+    /// A task with only a schedule and a prompt; set other fields on `def` as needed.
+    pub fn new(schedule: crate::task::Schedule, prompt: impl Into<String>) -> Self {
+        NewTask {
+            def: TaskDef::new(schedule),
+            prompt: prompt.into(),
+        }
+    }
+}
+
+/// Writes `task` as `<tasks_dir>/<name>.md` (for `tend add`), creating the folder if needed.
+///
+/// Refuses an invalid name, an existing file, and a definition that would not load back.
+pub fn create_task_file(
+    tasks_dir: &Path,
+    name: &str,
+    task: &NewTask,
+) -> Result<PathBuf, EditError> {
+    let path = tasks_dir.join(format!("{name}.md"));
+    crate::task::check_task_name(name).map_err(|e| {
+        EditError::Invalid(vec![TaskFileError::whole_file(&path, e.message, e.hint)])
+    })?;
+    let text = render_task_file(task);
+    TaskFile::parse(&path, &text, Scope::User).map_err(EditError::Invalid)?;
+    let write_err = |source| EditError::Write {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(tasks_dir).map_err(write_err)?;
+    let mut file = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(EditError::Exists { path });
+        }
+        Err(e) => return Err(write_err(e)),
+    };
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(write_err)?;
+    Ok(path)
+}
+
 fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
     let mut a = Array::new();
     for s in items {
@@ -283,6 +327,8 @@ pub enum EditError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{} already exists", path.display())]
+    Exists { path: PathBuf },
     /// The file (before or after the edit) is not a valid task file.
     #[error("{}", render_errors(.0))]
     Invalid(Vec<TaskFileError>),

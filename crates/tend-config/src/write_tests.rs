@@ -236,3 +236,35 @@ fn every_schedule_form_round_trips() {
         round_trip(&task);
     }
 }
+
+#[test]
+fn create_task_file_writes_a_loadable_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = dir.path().join(".tend/tasks");
+    let mut new = NewTask::new(
+        crate::task::Schedule::parse("@daily").unwrap(),
+        "Check the build.",
+    );
+    new.def.mode = Some(tend_policy::Mode::ReadOnly);
+    let path = create_task_file(&tasks, "ci-watch", &new).unwrap();
+    assert_eq!(path, tasks.join("ci-watch.md"));
+    let loaded = TaskFile::load(&path, Scope::User).unwrap();
+    assert_eq!(
+        (loaded.def, loaded.prompt),
+        (new.def.clone(), new.prompt.clone())
+    );
+    assert!(matches!(
+        create_task_file(&tasks, "ci-watch", &new),
+        Err(EditError::Exists { .. })
+    ));
+    let bad_name = create_task_file(&tasks, "CI Watch", &new).unwrap_err();
+    assert!(
+        bad_name
+            .to_string()
+            .contains("`CI Watch` is not a valid task name")
+    );
+    let no_prompt = NewTask::new(crate::task::Schedule::Manual, "");
+    let err = create_task_file(&tasks, "empty", &no_prompt).unwrap_err();
+    assert!(err.to_string().contains("the task has no prompt"));
+    assert!(!tasks.join("empty.md").exists());
+}

@@ -58,7 +58,8 @@ fn input(f: &Field<'_, '_>) -> Option<Input> {
     let log = t.get("log");
     let command = t.get("command");
     let file = t.get("file");
-    let max_bytes = t.get("max_bytes").map(|f| size(&f));
+    let t_max_bytes = t.get("max_bytes");
+    let max_bytes = t_max_bytes.as_ref().map(size);
     let timeout = t.get("timeout");
     t.finish();
 
@@ -112,6 +113,15 @@ fn input(f: &Field<'_, '_>) -> Option<Input> {
         Some(m) => m?,
         None => DEFAULT_INPUT_MAX_BYTES,
     };
+    if max_bytes.bytes() == 0
+        && let Some(f) = &t_max_bytes
+    {
+        f.error(
+            "`max_bytes` must be more than zero",
+            Some("an input of zero bytes never says anything; remove the input instead".to_owned()),
+        );
+        return None;
+    }
     Some(Input {
         name,
         source,

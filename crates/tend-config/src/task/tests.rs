@@ -425,6 +425,10 @@ const ERROR_CASES: &[(&str, &str)] = &[
         ".tend/tasks/triage.md:5:17: error: unknown size unit `XB`\n  hint: units are B, KB, MB, GB (1000) and KiB, MiB, GiB (1024); write sizes like `200KB`, `1.5MB`, `512KiB` or a number of bytes",
     ),
     (
+        "+++\nschedule = \"manual\"\n[[input]]\nlog = \"a.log\"\nmax_bytes = 0\n+++\nHi\n",
+        ".tend/tasks/triage.md:5:13: error: `max_bytes` must be more than zero\n  hint: an input of zero bytes never says anything; remove the input instead",
+    ),
+    (
         "+++\nschedule = \"manual\"\n[[input]]\nname = \"nothing\"\n+++\nHi\n",
         ".tend/tasks/triage.md:3:1: error: this input says neither `log`, `command` nor `file`\n  hint: an input is one of `log = \"/var/log/app/*.log\"`, `command = \"gh pr list\"` or `file = \"TODO.md\"`",
     ),

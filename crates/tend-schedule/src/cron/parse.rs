@@ -173,7 +173,12 @@ fn parse_item(kind: Kind, part: &str, at: usize) -> Result<Item, ScheduleError> 
 
 /// `L`, `L-n`, `LW`, `nW` in the day of month; `dL`, `d#k` in the day of week.
 fn parse_special(kind: Kind, upper: &str, at: usize) -> Result<Option<Item>, ScheduleError> {
-    let has = |c: char| upper.contains(c);
+    // Names such as `WED` or `JUL` contain the special letters; look for them elsewhere only.
+    let unnamed = kind
+        .names()
+        .iter()
+        .fold(upper.to_owned(), |text, name| text.replace(name, ""));
+    let has = |c: char| unnamed.contains(c);
     match kind {
         Kind::DayOfMonth => {
             if upper == "L" {
@@ -237,8 +242,7 @@ fn parse_special(kind: Kind, upper: &str, at: usize) -> Result<Option<Item>, Sch
         }
         Kind::Second | Kind::Minute | Kind::Hour | Kind::Month | Kind::Year => {
             for c in ['L', 'W', '#'] {
-                // Month names contain none of these except `JUL`, which is a name, not `L`.
-                if has(c) && !kind.names().iter().any(|n| upper.contains(n)) {
+                if has(c) {
                     return Err(misplaced(c, kind, at));
                 }
             }

@@ -379,3 +379,29 @@ fn local_anchor_is_placed_in_the_resolved_zone() {
         Some("2026-07-01T07:00:00Z".parse::<jiff::Timestamp>().unwrap())
     );
 }
+
+#[test]
+fn plan_uses_the_anchor_zone_and_jitter() {
+    let machine = MachineZone::fixed(zone("UTC"));
+    let first_seen: jiff::Timestamp = "2026-07-01T00:00:00Z".parse().unwrap();
+    let anchored = task("schedule = \"every 6h\"\nanchor = \"2026-07-01T01:00:00Z\"\n");
+    let r = ResolvedTask::resolve(&anchored, &Config::default(), &machine).unwrap();
+    let plan = r.plan(first_seen);
+    assert_eq!(
+        plan.anchor(),
+        "2026-07-01T01:00:00Z".parse::<jiff::Timestamp>().unwrap()
+    );
+    assert_eq!(plan.jitter(), Duration::ZERO);
+
+    let jittered = task("schedule = \"@hourly\"\njitter = \"5m\"\n");
+    let r = ResolvedTask::resolve(&jittered, &Config::default(), &machine).unwrap();
+    assert_eq!(
+        r.plan(first_seen),
+        tend_schedule::Plan::new(
+            crate::task::Schedule::parse("@hourly").unwrap(),
+            jiff::tz::TimeZone::UTC,
+            first_seen
+        )
+        .with_jitter(Duration::from_secs(300), "triage")
+    );
+}

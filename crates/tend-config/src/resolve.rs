@@ -63,6 +63,20 @@ pub struct ResolvedTask {
 }
 
 impl ResolvedTask {
+    /// The task's schedule as a plan of due instants. `first_seen` (when tend first saw the
+    /// task) is the anchor unless the task names one; the jitter is seeded by the task's name.
+    pub fn plan(&self, first_seen: jiff::Timestamp) -> tend_schedule::Plan {
+        let plan = tend_schedule::Plan::new(
+            self.schedule.clone(),
+            self.timezone.tz().clone(),
+            self.anchor.unwrap_or(first_seen),
+        );
+        match self.jitter {
+            Some(max) => plan.with_jitter(max, &self.name),
+            None => plan,
+        }
+    }
+
     /// Applies `config` (already layered: project over user, for a project task) to `task`.
     ///
     /// The zone is the task's, else the config's default, else the machine's. Fails when the

@@ -21,7 +21,7 @@ pub const DEFAULT_MAX_CONCURRENT_RUNS: u32 = 2;
 /// One config file, or several layered into one ([`Config::layered`]).
 ///
 /// Every setting is optional so that layering can tell "not said" from "said".
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Config {
     pub max_concurrent_runs: Option<u32>,
     pub defaults: Defaults,
@@ -33,7 +33,7 @@ pub struct Config {
 }
 
 /// `[defaults]`: what a task gets when its file does not say.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Defaults {
     pub model: Option<ModelRef>,
     pub timezone: Option<ZoneName>,

@@ -2,6 +2,15 @@
 //!
 //! Everything a user writes is checked here, with `file:line:col` errors and hints, so that the
 //! rest of tend works with typed values and never re-parses strings.
+//!
+//! - Task files: [`TaskFile::load`] / [`TaskFile::parse`] and [`discover`] give a [`TaskDef`]
+//!   and the prompt, or every problem as a [`TaskFileError`].
+//! - Config files: [`Config::load`], layered with [`Config::layered`] (project over user).
+//! - [`ResolvedTask::resolve`] applies a config's defaults and the machine's zone
+//!   ([`MachineZone`]); it serializes with human values for `tend show`.
+//! - Writing: [`render_task_file`] / [`create_task_file`] (`tend add`), [`add_allow_rule`]
+//!   (`tend approve --always`).
+//! - Folders: [`Paths`], [`find_project`], [`ProjectPaths`]; time: [`Clock`], [`clock_from_env`].
 
 mod clock;
 mod config;

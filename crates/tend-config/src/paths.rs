@@ -69,6 +69,20 @@ impl Paths {
         ))
     }
 
+    /// Creates the folders that tend writes into (config, tasks, state, runs, logs).
+    pub fn create_dirs(&self) -> std::io::Result<()> {
+        for dir in [
+            &self.config_dir,
+            &self.user_tasks_dir,
+            &self.state_dir,
+            &self.runs_dir,
+            &self.logs_dir,
+        ] {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(())
+    }
+
     /// Everything laid out under a config dir and a state dir.
     pub fn under(config_dir: PathBuf, state_dir: PathBuf) -> Paths {
         Paths {
@@ -152,6 +166,23 @@ mod tests {
                 logs_dir: "/t/state/logs".into(),
             }
         );
+    }
+
+    #[test]
+    fn create_dirs_makes_every_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap();
+        let p = Paths::from_env_map(&env(&[("TEND_HOME", home)])).unwrap();
+        p.create_dirs().unwrap();
+        for d in [
+            &p.config_dir,
+            &p.user_tasks_dir,
+            &p.state_dir,
+            &p.runs_dir,
+            &p.logs_dir,
+        ] {
+            assert!(d.is_dir(), "{}", d.display());
+        }
     }
 
     #[test]

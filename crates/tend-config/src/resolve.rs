@@ -18,7 +18,7 @@ use crate::units::Money;
 use crate::zone::{MachineZone, ZoneName};
 
 /// Every setting of a task, defaults applied, the zone resolved.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ResolvedTask {
     pub name: String,
     pub path: PathBuf,

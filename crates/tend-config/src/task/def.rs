@@ -31,7 +31,7 @@ pub const DEFAULT_INPUT_MAX_BYTES: Size = Size(200_000);
 /// Keys that `[defaults]` in a config file can supply are `Option`s here (`None`: the file does
 /// not say); [`crate::ResolvedTask`] holds the values with the defaults applied. Keys with no
 /// config default hold their default value directly.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskDef {
     pub description: Option<String>,
     pub schedule: Schedule,

@@ -24,7 +24,7 @@ pub enum Scope {
 }
 
 /// A loaded, validated task file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskFile {
     pub path: PathBuf,
     /// The file stem, validated: it becomes part of the branch name `tend/<task>/<run-id>`.

@@ -130,3 +130,20 @@ impl std::str::FromStr for Schedule {
         Schedule::parse(s)
     }
 }
+
+/// Serialized as its canonical text (`"0 9 * * 1-5"`, `"every 30m"`), like in a task file.
+impl serde::Serialize for Schedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Schedule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Schedule, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Schedule::parse(&text).map_err(|e| match &e.hint {
+            Some(hint) => serde::de::Error::custom(format!("{e} ({hint})")),
+            None => serde::de::Error::custom(e),
+        })
+    }
+}

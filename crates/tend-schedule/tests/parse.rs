@@ -242,3 +242,21 @@ fn hints_name_the_range() {
         Some("day of week must be 0–7 (0 and 7 are Sunday) or SUN–SAT")
     );
 }
+
+#[test]
+fn serde_uses_the_canonical_text() {
+    let schedule = Schedule::parse("0  9 * * 1-5").unwrap();
+    assert_eq!(
+        serde_json::to_string(&schedule).unwrap(),
+        r#""0 9 * * 1-5""#
+    );
+    assert_eq!(
+        serde_json::from_str::<Schedule>(r#""every 30 minutes""#).unwrap(),
+        every(1800)
+    );
+    let e = serde_json::from_str::<Schedule>(r#""0 0 30 2 *""#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "this schedule can never fire: no date matches its day and month fields (check the day of month against the months: e.g. `30 2` (February 30) or `31 4,6,9,11` never occur)"
+    );
+}

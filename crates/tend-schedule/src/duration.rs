@@ -66,6 +66,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, ScheduleError> {
         }
         let number: u64 = text[start..i].parse().map_err(|_| {
             ScheduleError::new(format!("number too large in duration `{text}`"), start)
+                .with_hint(UNITS_HINT)
         })?;
         while i < bytes.len() && bytes[i] == b' ' {
             i += 1;
@@ -98,7 +99,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, ScheduleError> {
         total_ms = number
             .checked_mul(factor)
             .and_then(|v| total_ms.checked_add(v))
-            .ok_or_else(|| ScheduleError::new(format!("duration `{text}` is too large"), start))?;
+            .ok_or_else(|| {
+                ScheduleError::new(format!("duration `{text}` is too large"), start)
+                    .with_hint(UNITS_HINT)
+            })?;
         parts += 1;
     }
     if parts == 0 {

@@ -265,14 +265,15 @@ fn misplaced(c: char, kind: Kind, at: usize) -> ScheduleError {
 }
 
 fn parse_number(text: &str, at: usize) -> Result<u16, ScheduleError> {
+    let hint = "write a plain number here: `*/15`, `L-3`, `FRI#2`";
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ScheduleError::new(
-            format!("expected a number, found `{text}`"),
-            at,
-        ));
+        return Err(
+            ScheduleError::new(format!("expected a number, found `{text}`"), at).with_hint(hint),
+        );
     }
-    text.parse::<u16>()
-        .map_err(|_| ScheduleError::new(format!("number `{text}` is too large"), at))
+    text.parse::<u16>().map_err(|_| {
+        ScheduleError::new(format!("number `{text}` is too large"), at).with_hint(hint)
+    })
 }
 
 fn parse_value(kind: Kind, text: &str, at: usize) -> Result<u16, ScheduleError> {

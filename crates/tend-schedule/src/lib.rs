@@ -3,6 +3,24 @@
 //! Parses schedule expressions (`cron` with 5–7 fields, `every <duration>`, `at <local time>`,
 //! `@aliases`, `manual`) and computes due instants in a time zone with cronie's daylight-saving
 //! rules. Nothing here reads a clock or the file system: callers pass the instants in.
+//!
+//! ```
+//! use tend_schedule::{Plan, Schedule, TimeZone, Timestamp};
+//!
+//! let schedule: Schedule = "0 9 * * 1-5".parse()?;
+//! assert_eq!(schedule.describe(), "at 09:00 on Monday through Friday");
+//! let created: Timestamp = "2026-01-01T00:00:00Z".parse()?;
+//! let plan = Plan::new(schedule, TimeZone::get("Europe/Berlin")?, created);
+//! // Friday 09:00 has passed: the next slot is Monday 09:00 in Berlin.
+//! let slot = plan.next_after("2026-03-06T08:00:00Z".parse()?).unwrap();
+//! assert_eq!(slot.due.to_string(), "2026-03-09T08:00:00Z");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Daylight saving follows cronie: a cron whose hour field is fixed keeps to the wall clock (a
+//! time skipped by spring-forward fires once when the gap ends, a repeated time fires only the
+//! first time); a cron with `*` or a step in the hour field follows elapsed time (nothing in the
+//! gap, both copies of the repeated hour). `every` is pure elapsed time from its anchor.
 
 mod at;
 mod civil;

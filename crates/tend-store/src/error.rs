@@ -13,9 +13,11 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
-    #[error("cannot open the tend database {path}: {source}")]
+    /// The file could not be opened or created at all (permissions, a directory in the way).
+    #[error("cannot open the tend database {path}: {detail}")]
     Open {
         path: PathBuf,
+        detail: String,
         #[source]
         source: sqlx::Error,
     },

@@ -84,10 +84,7 @@ impl Store {
         match path.try_exists() {
             Ok(true) => Self::open_file(path, Create::Never).await.map(Some),
             Ok(false) => Ok(None),
-            Err(e) => Err(StoreError::Open {
-                path: path.to_owned(),
-                source: sqlx::Error::Io(e),
-            }),
+            Err(e) => Err(open_error(path, sqlx::Error::Io(e))),
         }
     }
 
@@ -197,7 +194,21 @@ impl Store {
 /// Failing to open at all is its own error, unless the file turned out to be corrupt.
 fn open_error(path: &Path, error: sqlx::Error) -> StoreError {
     match classify(path, error) {
-        StoreError::Database { path, source } => StoreError::Open { path, source },
+        StoreError::Database { path, source } => {
+            let detail = match &source {
+                sqlx::Error::Database(db) => format!(
+                    "{} (SQLite code {}); check that it is a file in a writable directory",
+                    db.message(),
+                    db.code().unwrap_or_default()
+                ),
+                other => other.to_string(),
+            };
+            StoreError::Open {
+                path,
+                detail,
+                source,
+            }
+        }
         other => other,
     }
 }

@@ -267,7 +267,8 @@ async fn unwritable_directory_gives_a_clear_error() {
     let err = Store::open(in_existing).await.unwrap_err();
     assert!(
         err.to_string()
-            .starts_with("cannot open the tend database /sys/tend-test.db: "),
+            == "cannot open the tend database /sys/tend-test.db: unable to open database file \
+                (SQLite code 14); check that it is a file in a writable directory",
         "{err}"
     );
     assert!(matches!(err, StoreError::Open { ref path, .. } if path == in_existing));
@@ -340,4 +341,34 @@ fn enum_texts_round_trip() {
     round_trip(RunState::ALL, RunState::as_str);
     round_trip(ReportStatus::ALL, ReportStatus::as_str);
     round_trip(ApprovalState::ALL, ApprovalState::as_str);
+}
+
+/// A CLI and the daemon (here: six stores) creating the same database at the same moment:
+/// all open it, and the schema is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_opens_migrate_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tend.db");
+    let mut handles = Vec::new();
+    for _ in 0..6 {
+        let path = path.clone();
+        handles.push(tokio::spawn(async move { Store::open(&path).await }));
+    }
+    let mut stores = Vec::new();
+    for handle in handles {
+        stores.push(handle.await.unwrap().unwrap());
+    }
+    let key = TaskKey::user("shared");
+    let created = stores[0].ensure_task(&key, at(0)).await.unwrap();
+    for store in &stores {
+        assert_eq!(store.task_state(&key).await.unwrap(), Some(created.clone()));
+        store.close().await;
+    }
+    assert_eq!(applied_versions(&path).await, vec![1]);
+}
+
+#[test]
+fn store_can_be_shared_between_tasks() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Store>();
 }

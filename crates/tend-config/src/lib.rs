@@ -43,7 +43,7 @@ pub use task::{
 };
 pub use units::{Money, Size, ValueError};
 pub use write::{
-    AddRuleOutcome, EditError, NewTask, add_allow_rule, add_allow_rule_to_text, create_task_file,
-    render_task_file,
+    AddRuleOutcome, EditError, Existing, NewTask, add_allow_rule, add_allow_rule_to_text,
+    create_task_file, render_task_file,
 };
 pub use zone::{MachineZone, ZoneName};

@@ -32,13 +32,25 @@ impl NewTask {
     }
 }
 
+/// What [`create_task_file`] does when the file already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Fail with [`EditError::Exists`], even if the file appeared a moment ago.
+    Refuse,
+    /// Replace it (`tend add --force`).
+    Replace,
+}
+
 /// Writes `task` as `<tasks_dir>/<name>.md` (for `tend add`), creating the folder if needed.
 ///
-/// Refuses an invalid name, an existing file, and a definition that would not load back.
+/// Refuses an invalid name and a definition that would not load back. The file appears whole
+/// or not at all (a temporary file, then a link or rename), so a daemon watching the folder
+/// never reads half of it.
 pub fn create_task_file(
     tasks_dir: &Path,
     name: &str,
     task: &NewTask,
+    existing: Existing,
 ) -> Result<PathBuf, EditError> {
     let path = tasks_dir.join(format!("{name}.md"));
     crate::task::check_task_name(name).map_err(|e| {
@@ -51,18 +63,23 @@ pub fn create_task_file(
         source,
     };
     std::fs::create_dir_all(tasks_dir).map_err(write_err)?;
-    let mut file = match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(EditError::Exists { path });
+    match existing {
+        Existing::Replace => write_atomically(&path, &text)?,
+        Existing::Refuse => {
+            let tmp = temp_path(&path);
+            std::fs::write(&tmp, &text).map_err(write_err)?;
+            // Unlike a rename, a hard link fails when the name is taken.
+            let linked = std::fs::hard_link(&tmp, &path);
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(EditError::Exists { path });
+                }
+                Err(e) => return Err(write_err(e)),
+            }
         }
-        Err(e) => return Err(write_err(e)),
-    };
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(write_err)?;
+    }
     Ok(path)
 }
 
@@ -448,14 +465,19 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tend-tmp");
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = temp_path(path);
     std::fs::write(&tmp, text).map_err(err)?;
     if let Ok(meta) = std::fs::metadata(path) {
         std::fs::set_permissions(&tmp, meta.permissions()).map_err(err)?;
     }
     std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// A name beside `path` that task discovery ignores (it does not end in `.md`).
+fn temp_path(path: &Path) -> PathBuf {
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".tend-tmp-{}", std::process::id()));
+    path.with_file_name(tmp_name)
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ fn create_task_file_writes_a_loadable_file_once() {
         "Check the build.",
     );
     new.def.mode = Some(tend_policy::Mode::ReadOnly);
-    let path = create_task_file(&tasks, "ci-watch", &new).unwrap();
+    let path = create_task_file(&tasks, "ci-watch", &new, Existing::Refuse).unwrap();
     assert_eq!(path, tasks.join("ci-watch.md"));
     let loaded = TaskFile::load(&path, Scope::User).unwrap();
     assert_eq!(
@@ -254,17 +254,28 @@ fn create_task_file_writes_a_loadable_file_once() {
         (new.def.clone(), new.prompt.clone())
     );
     assert!(matches!(
-        create_task_file(&tasks, "ci-watch", &new),
+        create_task_file(&tasks, "ci-watch", &new, Existing::Refuse),
         Err(EditError::Exists { .. })
     ));
-    let bad_name = create_task_file(&tasks, "CI Watch", &new).unwrap_err();
+    // Replacing writes the new definition; no temporary file is left behind.
+    let mut changed = new.clone();
+    changed.def.mode = Some(tend_policy::Mode::Auto);
+    create_task_file(&tasks, "ci-watch", &changed, Existing::Replace).unwrap();
+    let reloaded = TaskFile::load(&path, Scope::User).unwrap();
+    assert_eq!(reloaded.def.mode, Some(tend_policy::Mode::Auto));
+    let names: Vec<String> = std::fs::read_dir(&tasks)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["ci-watch.md".to_owned()]);
+    let bad_name = create_task_file(&tasks, "CI Watch", &new, Existing::Refuse).unwrap_err();
     assert!(
         bad_name
             .to_string()
             .contains("`CI Watch` is not a valid task name")
     );
     let no_prompt = NewTask::new(crate::task::Schedule::Manual, "");
-    let err = create_task_file(&tasks, "empty", &no_prompt).unwrap_err();
+    let err = create_task_file(&tasks, "empty", &no_prompt, Existing::Refuse).unwrap_err();
     assert!(err.to_string().contains("the task has no prompt"));
     assert!(!tasks.join("empty.md").exists());
 }

@@ -125,6 +125,19 @@ impl Store {
         rows.iter().map(|row| self.run_from_row(row)).collect()
     }
 
+    /// The newest run of every task that has one (for `tend list`), in one query.
+    pub async fn last_runs(&self) -> Result<Vec<Run>, StoreError> {
+        let rows = sqlx::query(
+            // One index probe per task (runs_by_task), however many runs there are.
+            "SELECT * FROM runs WHERE id IN (SELECT (SELECT id FROM runs WHERE task_id = t.id \
+             ORDER BY created_at DESC, id DESC LIMIT 1) FROM tasks AS t)",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| self.db_error(e))?;
+        rows.iter().map(|row| self.run_from_row(row)).collect()
+    }
+
     /// Moves a run to `to` if [`RunState::can_move_to`] allows it from its current state
     /// (checked and written in one statement, so concurrent movers cannot both succeed).
     /// Sets `started_at` on the way to `preparing` and `ended_at` on reaching a terminal state.

@@ -1,5 +1,6 @@
 //! Projects and the runtime state of tasks.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -98,6 +99,10 @@ pub struct TaskState {
     pub removed_at: Option<Timestamp>,
 }
 
+/// Creates a task row, or returns the existing one (un-removing it).
+const ENSURE_TASK: &str = "INSERT INTO tasks (project_root, name, first_seen_at) VALUES (?, ?, ?) \
+     ON CONFLICT (project_root, name) DO UPDATE SET removed_at = NULL RETURNING *";
+
 impl Store {
     /// Records a project root; registering it again returns the existing record.
     pub async fn register_project(
@@ -135,17 +140,66 @@ impl Store {
         key: &TaskKey,
         now: Timestamp,
     ) -> Result<TaskState, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO tasks (project_root, name, first_seen_at) VALUES (?, ?, ?) \
-             ON CONFLICT (project_root, name) DO UPDATE SET removed_at = NULL RETURNING *",
-        )
-        .bind(key.root_text()?)
-        .bind(&key.name)
-        .bind(millis(now))
-        .fetch_one(&self.writer)
-        .await
-        .map_err(|e| self.db_error(e))?;
+        let row = sqlx::query(ENSURE_TASK)
+            .bind(key.root_text()?)
+            .bind(&key.name)
+            .bind(millis(now))
+            .fetch_one(&self.writer)
+            .await
+            .map_err(|e| self.db_error(e))?;
         self.task_from_row(&row)
+    }
+
+    /// [`Store::ensure_task`] for many tasks at once, in `keys` order: one read when every
+    /// task is known already (the common case for `tend list`), and one write transaction for
+    /// those that are new or were marked removed.
+    pub async fn ensure_tasks(
+        &self,
+        keys: &[TaskKey],
+        now: Timestamp,
+    ) -> Result<Vec<TaskState>, StoreError> {
+        let mut known: HashMap<(String, String), TaskState> = HashMap::new();
+        for state in self.task_states().await? {
+            let root = state.key.root_text()?.to_owned();
+            known.insert((root, state.key.name.clone()), state);
+        }
+        let lookup = |key: &TaskKey| -> Result<(String, String), StoreError> {
+            Ok((key.root_text()?.to_owned(), key.name.clone()))
+        };
+        let mut stale = Vec::new();
+        for key in keys {
+            let id = lookup(key)?;
+            match known.get(&id) {
+                Some(state) if state.removed_at.is_none() => {}
+                Some(_) | None => stale.push(key),
+            }
+        }
+        if !stale.is_empty() {
+            let mut tx = self.begin_write().await?;
+            for key in stale {
+                let row = sqlx::query(ENSURE_TASK)
+                    .bind(key.root_text()?)
+                    .bind(&key.name)
+                    .bind(millis(now))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| self.db_error(e))?;
+                let state = self.task_from_row(&row)?;
+                known.insert(lookup(key)?, state);
+            }
+            tx.commit().await.map_err(|e| self.db_error(e))?;
+        }
+        keys.iter()
+            .map(|key| {
+                let id = lookup(key)?;
+                // Only a concurrent deletion of the row could get here; tend never deletes.
+                known.get(&id).cloned().ok_or_else(|| StoreError::BadValue {
+                    path: self.path().to_owned(),
+                    column: "name",
+                    value: format!("{}/{}", id.0, id.1),
+                })
+            })
+            .collect()
     }
 
     pub async fn task_state(&self, key: &TaskKey) -> Result<Option<TaskState>, StoreError> {

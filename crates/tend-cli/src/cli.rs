@@ -1,0 +1,215 @@
+//! The command line: every subcommand and flag, as clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// tend: recurring, unattended, sandboxed work for your coding agent.
+///
+/// Tasks live in `.tend/tasks/<name>.md` (project) or `~/.config/tend/tasks/` (user): a prompt
+/// with TOML front matter that says when it runs and what it may do.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tend",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Work on the project at this folder instead of the one around the current directory.
+    #[arg(long, short = 'C', global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create `.tend/` in this repository with an example task.
+    Init(InitArgs),
+    /// Write a new task file from flags.
+    Add(Box<AddArgs>),
+    /// List every task: schedule, next slot, state.
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Show one task's resolved settings and its next slots.
+    Show(ShowArgs),
+    /// Pause a task: its slots are recorded as skipped until it is resumed.
+    Pause(TaskArg),
+    /// Resume a paused task.
+    Resume(TaskArg),
+    /// Check task files (all known ones, or the given files and folders).
+    Validate(ValidateArgs),
+    /// Print the next fire times of a schedule expression.
+    Next(NextArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Scope of the example task: this project (default) or your user folder.
+    #[arg(long, value_enum, default_value_t = ScopeArg::Project)]
+    pub scope: ScopeArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// `.tend/tasks/` of the current project.
+    Project,
+    /// The user task folder (`$XDG_CONFIG_HOME/tend/tasks`).
+    User,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The task's name: lowercase letters, digits, `-` and `_`.
+    pub name: String,
+
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
+
+    /// The prompt: what the agent should do each run.
+    #[arg(long, short = 'p', conflicts_with = "prompt_file")]
+    pub prompt: Option<String>,
+    /// Read the prompt from a file (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+
+    /// One line saying what the task is for.
+    #[arg(long, short = 'd')]
+    pub description: Option<String>,
+    /// read-only, propose or auto.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// builtin, claude, codex, goose or command.
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// The shell command, for `--engine command`.
+    #[arg(long, value_name = "SHELL")]
+    pub command: Option<String>,
+    /// `provider:model`, e.g. `anthropic:claude-sonnet-4-5`.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// IANA time zone, e.g. `Europe/Berlin` (default: the machine's).
+    #[arg(long, visible_alias = "tz")]
+    pub timezone: Option<String>,
+    /// Longest a run may take, e.g. `20m`.
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// Most model turns a run may take.
+    #[arg(long)]
+    pub max_turns: Option<u32>,
+    /// Most a run may spend, in US dollars, e.g. `1.50`.
+    #[arg(long, value_name = "USD")]
+    pub budget: Option<String>,
+    /// none, latest or all: what to do with slots missed while the machine was off.
+    #[arg(long)]
+    pub catch_up: Option<String>,
+    /// skip, queue or replace: what to do when a slot comes while a run is still going.
+    #[arg(long)]
+    pub overlap: Option<String>,
+    /// A deterministic delay in [0, JITTER) to spread tasks out, e.g. `5m`.
+    #[arg(long)]
+    pub jitter: Option<String>,
+    /// Allow rule, e.g. `bash(cargo test *)` (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub allow: Vec<String>,
+    /// Ask rule: the run parks until a human decides (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub ask: Vec<String>,
+    /// Deny rule (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub deny: Vec<String>,
+    /// Write a user task instead of a project task.
+    #[arg(long, value_enum, default_value_t = ScopeArg::Project)]
+    pub scope: ScopeArg,
+    /// Replace an existing task file of that name.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Exactly one way to say when a task runs.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ScheduleArgs {
+    /// A cron expression: `0 9 * * 1-5`, `*/15 * * * *`, `@daily`, 6 fields for seconds.
+    #[arg(long)]
+    pub cron: Option<String>,
+    /// A fixed period from now: `30m`, `4h`, `1d`.
+    #[arg(long)]
+    pub every: Option<String>,
+    /// Once, at a local date and time: `2026-12-01 09:00`, or `17:30` (next occurrence).
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Only when run by hand.
+    #[arg(long)]
+    pub manual: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Task name, or `project/name` when two projects share a name.
+    pub task: String,
+    /// How many upcoming slots to print.
+    #[arg(short = 'n', long, default_value_t = 5)]
+    pub count: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskArg {
+    /// Task name, or `project/name` when two projects share a name.
+    pub task: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Task files or folders of task files (default: every task tend knows here).
+    pub paths: Vec<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NextArgs {
+    /// A schedule: cron (`0 9 * * 1-5`), `every 30m`, `at 2026-12-01 09:00`, `@daily`.
+    pub expr: String,
+    /// IANA time zone to compute in (default: the machine's).
+    #[arg(long, visible_alias = "timezone")]
+    pub tz: Option<String>,
+    /// Start after this instant (RFC 3339, or a local `YYYY-MM-DD HH:MM[:SS]` in --tz);
+    /// also the anchor of `every`. Default: now.
+    #[arg(long, value_name = "TIME")]
+    pub after: Option<String>,
+    /// How many fire times to print.
+    #[arg(short = 'n', long, default_value_t = 5)]
+    pub count: usize,
+    /// Deterministic jitter to apply, with the task name it is derived from: `5m:NAME`.
+    #[arg(long, value_name = "MAX:NAME")]
+    pub jitter: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
+}

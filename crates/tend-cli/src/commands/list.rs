@@ -1,0 +1,218 @@
+//! `tend list`: every task, its schedule, its next slot and its state.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+use tend_config::TaskFileError;
+use tend_store::{Run, TaskId, TaskState};
+
+use crate::catalog::{Catalog, Entry, Reach, registered_roots};
+use crate::cli::ListArgs;
+use crate::context::Context;
+use crate::output::{Table, print_json, relative, rfc3339};
+
+/// One row of `tend list`, also its `--json` form.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub name: String,
+    /// The project folder's name, or `user`.
+    pub project: String,
+    pub path: String,
+    pub description: Option<String>,
+    pub schedule: String,
+    pub timezone: Option<String>,
+    /// `active`, `paused`, `disabled`, `done` (an `at` task whose slot is over) or `invalid`.
+    pub state: &'static str,
+    pub next: Option<NextSlot>,
+    pub last_run: Option<LastRun>,
+    /// Why the task is `invalid`.
+    pub errors: Vec<String>,
+    /// The next fire instant and the zone to show it in, for the table.
+    #[serde(skip)]
+    pub next_local: Option<(Timestamp, TimeZone)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NextSlot {
+    pub due: String,
+    pub fire_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LastRun {
+    pub id: String,
+    pub state: String,
+    pub status: Option<String>,
+    pub created_at: String,
+}
+
+pub fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<()> {
+    let now = ctx.now();
+    let store = ctx.store()?;
+    if let Some(project) = &ctx.project
+        && project.tasks_dir.is_dir()
+    {
+        ctx.block_on(store.register_project(&project.root, now))?;
+    }
+    let catalog = Catalog::load(ctx, Reach::Everywhere(registered_roots(ctx, &store)?))?;
+    let keys: Vec<_> = catalog.entries.iter().map(Entry::key).collect();
+    let states = ctx.block_on(store.ensure_tasks(&keys, now))?;
+    let last_runs = ctx.block_on(store.last_runs())?;
+    ctx.block_on(store.close());
+    let last_by_task: HashMap<TaskId, Run> = last_runs.into_iter().map(|r| (r.task, r)).collect();
+    let mut rows: Vec<Row> = catalog
+        .entries
+        .iter()
+        .zip(&states)
+        .map(|(entry, state)| row(ctx, entry, state, last_by_task.get(&state.id), now))
+        .collect();
+    let mut broken: BTreeMap<&Path, Vec<&TaskFileError>> = BTreeMap::new();
+    for error in &catalog.errors {
+        broken.entry(&error.path).or_default().push(error);
+    }
+    for (path, errors) in broken {
+        rows.push(invalid_row(ctx, path, &errors));
+    }
+    if args.json {
+        return print_json(&rows);
+    }
+    print_table(&rows, now)?;
+    report_problems(
+        ctx,
+        &catalog,
+        rows.iter().filter(|r| r.state == "invalid").count(),
+    );
+    Ok(())
+}
+
+fn row(ctx: &Context, entry: &Entry, state: &TaskState, last: Option<&Run>, now: Timestamp) -> Row {
+    let file = &entry.file;
+    let resolved = entry.resolved.as_ref().ok();
+    let tz = resolved.map(|r| r.timezone.tz().clone());
+    let slot = match (entry.plan(state), state.done_at) {
+        (Some(plan), None) => plan.next_after(now),
+        _ => None,
+    };
+    let next = match (slot, &tz) {
+        (Some(slot), Some(tz)) => Some(NextSlot {
+            due: rfc3339(slot.due, tz),
+            fire_at: rfc3339(slot.fire_at, tz),
+        }),
+        _ => None,
+    };
+    let task_state = match &entry.resolved {
+        Err(_) => "invalid",
+        Ok(_) if state.done_at.is_some() => "done",
+        Ok(r) if !r.enabled => "disabled",
+        Ok(_) if state.paused.is_some() => "paused",
+        Ok(_) => "active",
+    };
+    Row {
+        name: file.name.clone(),
+        project: entry.label.clone(),
+        path: ctx.display_path(&file.path),
+        description: file.def.description.clone(),
+        schedule: file.def.schedule.to_string(),
+        timezone: resolved.map(|r| r.timezone.name().to_owned()),
+        state: task_state,
+        next,
+        last_run: last.map(|r| LastRun {
+            id: r.id.to_string(),
+            state: r.state.to_string(),
+            status: r.status.map(|s| s.to_string()),
+            created_at: r.created_at.to_string(),
+        }),
+        errors: match &entry.resolved {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        },
+        next_local: slot.zip(tz).map(|(slot, tz)| (slot.fire_at, tz)),
+    }
+}
+
+/// A task file that did not load still gets a row, so it is not silently missing.
+fn invalid_row(ctx: &Context, path: &Path, errors: &[&TaskFileError]) -> Row {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Row {
+        name,
+        project: String::new(),
+        path: ctx.display_path(path),
+        description: None,
+        schedule: String::new(),
+        timezone: None,
+        state: "invalid",
+        next: None,
+        last_run: None,
+        errors: errors.iter().map(ToString::to_string).collect(),
+        next_local: None,
+    }
+}
+
+fn print_table(rows: &[Row], now: Timestamp) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if rows.is_empty() {
+        writeln!(
+            out,
+            "No tasks yet. Create one with `tend init` or `tend add NAME --cron \"0 9 * * 1-5\" --prompt \"...\"`."
+        )?;
+        return Ok(());
+    }
+    let mut table = Table::new(vec![
+        "TASK", "PROJECT", "SCHEDULE", "NEXT", "STATE", "LAST RUN",
+    ]);
+    for row in rows {
+        let next = match &row.next_local {
+            Some((at, tz)) => next_cell(*at, tz, now),
+            None => "-".to_owned(),
+        };
+        let last = match &row.last_run {
+            Some(run) => match &run.status {
+                Some(status) => format!("{} ({status})", run.state),
+                None => run.state.clone(),
+            },
+            None => "-".to_owned(),
+        };
+        table.push(vec![
+            row.name.clone(),
+            row.project.clone(),
+            row.schedule.clone(),
+            next,
+            row.state.to_owned(),
+            last,
+        ]);
+    }
+    table.write(&mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `2026-11-26 09:00 +01:00 (in 12h)`: the local time in the task's zone and how far away.
+fn next_cell(at: Timestamp, tz: &TimeZone, now: Timestamp) -> String {
+    let local = at
+        .to_zoned_datetime(tz.clone())
+        .strftime("%Y-%m-%d %H:%M %:z")
+        .to_string();
+    format!("{local} ({})", relative(at, now))
+}
+
+fn report_problems(ctx: &Context, catalog: &Catalog, invalid: usize) {
+    if invalid > 0 {
+        eprintln!(
+            "warning: {invalid} task file(s) have errors and will not run; `tend validate` shows them"
+        );
+    }
+    for root in &catalog.missing_projects {
+        eprintln!(
+            "note: the registered project {} no longer exists; its tasks are not listed",
+            ctx.display_path(root)
+        );
+    }
+}

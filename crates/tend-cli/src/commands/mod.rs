@@ -1,0 +1,42 @@
+//! One module per subcommand; `dispatch` picks it.
+
+mod add;
+mod init;
+mod list;
+mod next;
+mod pause;
+mod show;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Commands that need no folders, clock or store come first: they stay instant and work
+    // even where the environment is broken.
+    match &cli.command {
+        Command::Completions(args) => {
+            let mut command = Cli::command();
+            clap_complete::generate(args.shell, &mut command, "tend", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Next(args) => return next::run(args).map(|()| ExitCode::SUCCESS),
+        _ => {}
+    }
+    let ctx = Context::new(cli.project.as_deref())?;
+    match &cli.command {
+        Command::Init(args) => init::run(&ctx, args)?,
+        Command::Add(args) => add::run(&ctx, args)?,
+        Command::List(args) => list::run(&ctx, args)?,
+        Command::Show(args) => show::run(&ctx, args)?,
+        Command::Pause(args) => pause::run(&ctx, args, pause::Action::Pause)?,
+        Command::Resume(args) => pause::run(&ctx, args, pause::Action::Resume)?,
+        Command::Validate(args) => return validate::run(&ctx, args),
+        Command::Completions(_) | Command::Next(_) => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

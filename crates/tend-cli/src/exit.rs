@@ -33,9 +33,7 @@ pub const FAILURE: u8 = 1;
 /// Prints an error to stderr and picks the exit code.
 pub fn report(error: &anyhow::Error) -> ExitCode {
     // The reader of our output went away (`tend list | head -1`): nothing left to say.
-    if let Some(io) = error.downcast_ref::<std::io::Error>()
-        && io.kind() == std::io::ErrorKind::BrokenPipe
-    {
+    if is_broken_pipe(error) {
         return ExitCode::SUCCESS;
     }
     if let Some(invalid) = error.downcast_ref::<InvalidInput>() {
@@ -47,4 +45,19 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         eprintln!("  caused by: {cause}");
     }
     ExitCode::from(FAILURE)
+}
+
+/// A write to a closed pipe, whether it came straight from `std::io` or through serde_json
+/// (`tend list --json | head`).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let kind = if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            Some(io.kind())
+        } else {
+            cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -19,7 +19,7 @@ use crate::output::say;
 use crate::output::{local_time, relative};
 
 pub fn run(ctx: &Context, args: &AddArgs) -> anyhow::Result<()> {
-    check_task_name(&args.name).map_err(|e| invalid(e.message, e.hint.as_deref()))?;
+    check_task_name(&args.name).map_err(|e| invalid(e.message, name_hint(e.hint).as_deref()))?;
     let now = ctx.now();
     let (tasks_dir, scope) = target(ctx, args.scope)?;
     let user_config = ctx.user_config()?;
@@ -33,6 +33,25 @@ pub fn run(ctx: &Context, args: &AddArgs) -> anyhow::Result<()> {
     def.engine =
         flag("--engine", args.engine.as_deref(), Engine::from_str)?.unwrap_or(Engine::Builtin);
     def.command = args.command.clone();
+    match (def.engine, &def.command) {
+        (Engine::Command, None) => {
+            return Err(invalid(
+                "--engine command needs --command",
+                Some("say what to run: --command \"./scripts/nightly.sh\""),
+            ));
+        }
+        (Engine::Command, Some(_)) => {}
+        (Engine::Builtin | Engine::Claude | Engine::Codex | Engine::Goose, Some(_)) => {
+            return Err(invalid(
+                format!(
+                    "--command is only for --engine command, but the engine is `{}`",
+                    def.engine
+                ),
+                Some("add --engine command to run a plain shell command, or drop --command"),
+            ));
+        }
+        (Engine::Builtin | Engine::Claude | Engine::Codex | Engine::Goose, None) => {}
+    }
     def.model = flag("--model", args.model.as_deref(), ModelRef::from_str)?;
     def.mode = flag("--mode", args.mode.as_deref(), Mode::from_str)?;
     def.timeout = flag("--timeout", args.timeout.as_deref(), parse_duration)?;
@@ -77,10 +96,9 @@ pub fn run(ctx: &Context, args: &AddArgs) -> anyhow::Result<()> {
             format!("{} already exists", ctx.display_path(&path)),
             Some("edit the file, pick another name, or pass --force to replace it"),
         ),
-        EditError::Invalid(errors) => invalid(
-            tend_config::render_errors(&errors),
-            Some("the flags above make an invalid task"),
-        ),
+        // The file was not written, so its path and positions would only confuse: say what
+        // is wrong in terms of the task's keys, which the flags are named after.
+        EditError::Invalid(errors) => flags_error(&errors),
         other => anyhow::Error::new(other),
     })?;
     let file = TaskFile::load(&path, scope.clone())
@@ -133,15 +151,15 @@ fn target(ctx: &Context, scope: ScopeArg) -> anyhow::Result<(PathBuf, Scope)> {
 
 fn schedule(args: &AddArgs) -> anyhow::Result<Schedule> {
     let s = &args.schedule;
-    let (flag_name, text) = match (&s.cron, &s.every, &s.at, s.manual) {
-        (Some(cron), _, _, _) => ("--cron", cron.clone()),
-        (_, Some(every), _, _) => ("--every", format!("every {every}")),
-        (_, _, Some(at), _) => ("--at", format!("at {at}")),
+    let (flag_name, value, text) = match (&s.cron, &s.every, &s.at, s.manual) {
+        (Some(cron), _, _, _) => ("--cron", cron, cron.clone()),
+        (_, Some(every), _, _) => ("--every", every, format!("every {every}")),
+        (_, _, Some(at), _) => ("--at", at, format!("at {at}")),
         _ => return Ok(Schedule::Manual),
     };
     let schedule = Schedule::parse(&text).map_err(|e| {
         invalid(
-            format!("{flag_name} `{text}`: {}", e.message),
+            format!("{flag_name} `{value}`: {}", e.message),
             e.hint.as_deref(),
         )
     })?;
@@ -156,6 +174,34 @@ fn schedule(args: &AddArgs) -> anyhow::Result<Schedule> {
         ));
     }
     Ok(schedule)
+}
+
+/// The name rule without the task-file advice ("rename the file to …"): `tend add` has no file
+/// yet, so it suggests the valid name instead.
+fn name_hint(hint: Option<String>) -> Option<String> {
+    let hint = hint?;
+    Some(match hint.split_once("; rename the file to `") {
+        Some((rule, rest)) => {
+            let suggestion = rest.trim_end_matches('`').trim_end_matches(".md");
+            format!("{rule}; for example `{suggestion}`")
+        }
+        None => hint,
+    })
+}
+
+/// Problems that only show once the flags are put together (`--engine command` without
+/// `--command`, …), named after the keys the flags set.
+fn flags_error(errors: &[tend_config::TaskFileError]) -> anyhow::Error {
+    let mut text = String::from("error: these flags make an invalid task");
+    for e in errors {
+        text.push_str("\n  ");
+        text.push_str(&e.message);
+        if let Some(hint) = &e.hint {
+            text.push_str("\n    hint: ");
+            text.push_str(hint);
+        }
+    }
+    anyhow::Error::new(crate::exit::InvalidInput(text))
 }
 
 /// Parses an optional flag value with the same parser the task file uses.

@@ -58,6 +58,8 @@ pub struct Catalog {
     pub errors: Vec<TaskFileError>,
     /// Registered projects whose folder is gone.
     pub missing_projects: Vec<PathBuf>,
+    /// Each task folder read, with the label of what it belongs to.
+    dirs: Vec<(PathBuf, String)>,
 }
 
 /// Which projects to look in besides the current one and the user folder.
@@ -93,6 +95,7 @@ impl Catalog {
             entries: Vec::new(),
             errors: Vec::new(),
             missing_projects,
+            dirs: Vec::new(),
         };
         let labels = labels(&roots);
         for root in &roots {
@@ -130,6 +133,7 @@ impl Catalog {
     ) {
         let (files, errors) = tend_config::discover(dir, scope);
         self.errors.extend(errors);
+        self.dirs.push((dir.to_path_buf(), label.to_owned()));
         for file in files {
             let resolved = ResolvedTask::resolve(&file, config, machine);
             self.entries.push(Entry {
@@ -138,6 +142,15 @@ impl Catalog {
                 resolved,
             });
         }
+    }
+
+    /// The label (`repo`, `user`) of the folder a task file is in, also for files that did
+    /// not load.
+    pub fn label_of(&self, path: &Path) -> Option<&str> {
+        self.dirs
+            .iter()
+            .find(|(dir, _)| path.parent() == Some(dir.as_path()))
+            .map(|(_, label)| label.as_str())
     }
 
     /// Finds a task by `name` or `label/name`. A bare name is looked up in the current

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use jiff::Timestamp;
-use tend_config::{Clock, Config, MachineZone, Paths, ProjectPaths, find_project};
+use tend_config::{Clock, Config, MachineZone, Paths, ProjectPaths, TaskFileError, find_project};
 use tend_store::Store;
 
 use crate::exit::invalid;
@@ -97,6 +97,14 @@ impl Context {
         match path.strip_prefix(&self.cwd) {
             Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
             _ => path.display().to_string(),
+        }
+    }
+
+    /// A task file error with its path as [`Context::display_path`] shows it.
+    pub fn display_error(&self, error: &TaskFileError) -> TaskFileError {
+        TaskFileError {
+            path: PathBuf::from(self.display_path(&error.path)),
+            ..error.clone()
         }
     }
 }

@@ -75,7 +75,8 @@ pub fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<()> {
         broken.entry(&error.path).or_default().push(error);
     }
     for (path, errors) in broken {
-        rows.push(invalid_row(ctx, path, &errors));
+        let label = catalog.label_of(path).unwrap_or_default();
+        rows.push(invalid_row(ctx, path, label, &errors));
     }
     if args.json {
         return print_json(&rows);
@@ -128,21 +129,24 @@ fn row(ctx: &Context, entry: &Entry, state: &TaskState, last: Option<&Run>, now:
         }),
         errors: match &entry.resolved {
             Ok(_) => Vec::new(),
-            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+            Err(errors) => errors
+                .iter()
+                .map(|e| ctx.display_error(e).to_string())
+                .collect(),
         },
         next_local: slot.zip(tz).map(|(slot, tz)| (slot.fire_at, tz)),
     }
 }
 
 /// A task file that did not load still gets a row, so it is not silently missing.
-fn invalid_row(ctx: &Context, path: &Path, errors: &[&TaskFileError]) -> Row {
+fn invalid_row(ctx: &Context, path: &Path, label: &str, errors: &[&TaskFileError]) -> Row {
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     Row {
         name,
-        project: String::new(),
+        project: label.to_owned(),
         path: ctx.display_path(path),
         description: None,
         schedule: String::new(),
@@ -150,7 +154,10 @@ fn invalid_row(ctx: &Context, path: &Path, errors: &[&TaskFileError]) -> Row {
         state: "invalid",
         next: None,
         last_run: None,
-        errors: errors.iter().map(ToString::to_string).collect(),
+        errors: errors
+            .iter()
+            .map(|e| ctx.display_error(e).to_string())
+            .collect(),
         next_local: None,
     }
 }

@@ -82,13 +82,7 @@ pub fn run(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         print_json(&report)?;
     } else {
         for errors in results.values().filter(|e| !e.is_empty()) {
-            let shown: Vec<TaskFileError> = errors
-                .iter()
-                .map(|e| TaskFileError {
-                    path: PathBuf::from(ctx.display_path(&e.path)),
-                    ..e.clone()
-                })
-                .collect();
+            let shown: Vec<TaskFileError> = errors.iter().map(|e| ctx.display_error(e)).collect();
             eprintln!("{}\n", tend_config::render_errors(&shown));
         }
         match (report.checked, failed) {

@@ -74,8 +74,8 @@ Next steps:
   tend list                        every task, its schedule and its next slot
   tend pause {EXAMPLE_NAME}         keep it from running, without deleting it
 
-Edit the files in {} directly: the front matter (between +++) says when and how, the rest is the
-prompt.",
+Edit the task files in {} directly: the front matter (between +++) says when
+and how, the rest is the prompt.",
         shown(ctx, &tasks_dir)
     );
     Ok(())

@@ -85,6 +85,9 @@ pub fn run(ctx: &Context, args: &AddArgs) -> anyhow::Result<()> {
     }
 
     let prompt = prompt(args)?;
+    // Open the store before writing anything: a store tend cannot use must not leave behind
+    // a task file from a command that failed.
+    let store = ctx.store()?;
     let existing = if args.force {
         Existing::Replace
     } else {
@@ -106,7 +109,6 @@ pub fn run(ctx: &Context, args: &AddArgs) -> anyhow::Result<()> {
     let resolved = ResolvedTask::resolve(&file, &config, &MachineZone::detect())
         .map_err(|errors| invalid(tend_config::render_errors(&errors), None))?;
 
-    let store = ctx.store()?;
     if let Scope::Project { root } = &scope {
         ctx.block_on(store.register_project(root, now))?;
     }
@@ -158,9 +160,14 @@ fn schedule(args: &AddArgs) -> anyhow::Result<Schedule> {
         _ => return Ok(Schedule::Manual),
     };
     let schedule = Schedule::parse(&text).map_err(|e| {
+        // The parser's examples are task-file text (`at 17:30`); here they are flags.
+        let hint = e
+            .hint
+            .as_deref()
+            .map(|h| h.replace("`at ", "`--at ").replace("`every ", "`--every "));
         invalid(
             format!("{flag_name} `{value}`: {}", e.message),
-            e.hint.as_deref(),
+            hint.as_deref(),
         )
     })?;
     let matches_flag = matches!(
@@ -275,5 +282,6 @@ fn prompt(args: &AddArgs) -> anyhow::Result<String> {
             Some("pass --prompt \"what to do each run\" or --prompt-file FILE"),
         ));
     }
-    Ok(text.trim().to_owned() + "\n")
+    // The file writer ends the prompt with its own newline.
+    Ok(text.trim().to_owned())
 }

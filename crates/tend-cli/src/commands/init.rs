@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<()> {
             (project.tasks_dir, format!("project {}", root.display()))
         }
     };
-    let mut example = NewTask::new(Schedule::parse("0 9 * * 1-5")?, EXAMPLE_PROMPT);
+    let mut example = NewTask::new(Schedule::parse("0 9 * * 1-5")?, EXAMPLE_PROMPT.trim_end());
     example.def.description = Some("A morning summary of what changed in this repository".into());
     example.def.mode = Some(Mode::ReadOnly);
     example.def.timeout = Some(std::time::Duration::from_secs(10 * 60));

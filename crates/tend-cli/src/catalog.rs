@@ -203,7 +203,24 @@ impl Catalog {
                 Some("run `tend validate` to see them"),
             );
         }
-        let known: Vec<&str> = self.entries.iter().map(|e| e.file.name.as_str()).collect();
+        // A name that several projects use is only useful with its project in front.
+        let known: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let shared = self
+                    .entries
+                    .iter()
+                    .filter(|o| o.file.name == e.file.name)
+                    .count()
+                    > 1;
+                if shared {
+                    e.qualified()
+                } else {
+                    e.file.name.clone()
+                }
+            })
+            .collect();
         let hint = if known.is_empty() {
             "there are no tasks here yet: `tend init` or `tend add NAME --cron ... --prompt ...`"
                 .to_owned()

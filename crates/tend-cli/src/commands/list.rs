@@ -79,9 +79,11 @@ pub fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<()> {
         rows.push(invalid_row(ctx, path, label, &errors));
     }
     if args.json {
-        return print_json(&rows);
+        print_json(&rows)?;
+    } else {
+        print_table(&rows, now)?;
     }
-    print_table(&rows, now)?;
+    // On stderr in both forms: a script reading the JSON still leaves the warning for a human.
     report_problems(
         ctx,
         &catalog,

@@ -40,9 +40,15 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         eprintln!("{invalid}");
         return ExitCode::from(INVALID_INPUT);
     }
-    eprintln!("error: {error}");
+    let mut said = error.to_string();
+    eprintln!("error: {said}");
     for cause in error.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        // Many errors repeat their source in their own message; say each thing once.
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            eprintln!("  caused by: {text}");
+            said.push_str(&text);
+        }
     }
     ExitCode::from(FAILURE)
 }

@@ -1,0 +1,18 @@
+//! End-to-end tests of the `tend` binary: each drives the real executable in a temp `TEND_HOME`
+//! and a temp git repository, with `TEND_NOW` and `TZ` fixed so output is the same every run.
+
+// Tests may unwrap and panic (TEAM.md); clippy only knows that inside #[test] functions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod add;
+mod completions;
+mod exit_codes;
+mod init;
+mod list;
+mod next;
+mod pause;
+mod show;
+mod store;
+mod validate;

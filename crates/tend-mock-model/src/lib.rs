@@ -1,0 +1,1 @@
+//! A scripted local model server (in progress).

@@ -1,3 +1,151 @@
-//! The agent's tools (`read`, `write`, `edit`, `glob`, `grep`, `bash`) and MCP tools.
+//! The agent's built-in tools: `read`, `write`, `edit`, `glob`, `grep` and `bash`.
 //!
-//! Boundary only for now (issue 3, issue 6). Shell commands go through `tend-sandbox`.
+//! [`builtin_specs`] describes them to a model; [`run_tool`] executes one call inside a
+//! [`Workspace`] and always answers with a [`ToolOutput`] (bad input and refusals become error
+//! outputs that the model can act on, never panics). Every path goes through the confinement in
+//! [`Workspace::resolve`]; shell commands go through `tend-sandbox`'s seam.
+//!
+//! This crate knows nothing of model providers: `tend-agent` converts [`ToolSpec`]s and
+//! [`ToolOutput`]s to and from the wire types. Policy (allow/ask/deny) is applied before a call
+//! reaches [`run_tool`].
+
+#[cfg(unix)]
+mod bash;
+#[cfg(not(unix))]
+mod bash {
+    use crate::output::Failure;
+    use crate::{Limits, ToolOutput, Workspace};
+
+    pub(crate) async fn run(
+        _: &Workspace,
+        _: &serde_json::Value,
+        _: &Limits,
+    ) -> Result<ToolOutput, Failure> {
+        Err(Failure::failed(
+            "bash is not supported on this platform yet",
+        ))
+    }
+}
+mod confine;
+mod detail;
+mod edit;
+mod error;
+mod fsops;
+mod glob;
+mod grep;
+mod limits;
+mod output;
+mod read;
+mod spec;
+mod text;
+mod walk;
+mod workspace;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+pub use confine::ResolvedPath;
+pub use detail::ToolDetail;
+pub use error::ToolError;
+pub use limits::Limits;
+pub use spec::{Builtin, ToolSpec, builtin_specs};
+pub use tend_sandbox::Sandbox;
+pub use workspace::Workspace;
+
+use output::Failure;
+
+/// One tool call as the model made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub input: serde_json::Value,
+}
+
+/// The answer to a tool call: `content` goes back to the model, `detail` to the transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolOutput {
+    pub content: String,
+    pub is_error: bool,
+    pub detail: ToolDetail,
+}
+
+/// Runs one tool call. Never panics: unknown tools, bad input, refused paths and failures all
+/// come back as `is_error` outputs with a message written for the model.
+///
+/// Cancel-safe: dropping the future kills a running shell command's whole process group and
+/// tells a running search to stop.
+pub async fn run_tool(ws: &Workspace, call: &ToolCall, limits: &Limits) -> ToolOutput {
+    let Some(tool) = Builtin::from_name(&call.name) else {
+        let names: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
+        return Failure::failed(format!(
+            "unknown tool {:?}; the built-in tools are {}",
+            call.name,
+            names.join(", ")
+        ))
+        .into_output();
+    };
+    let result = match tool {
+        Builtin::Bash => bash::run(ws, &call.input, limits).await,
+        Builtin::Read | Builtin::Write | Builtin::Edit | Builtin::Glob | Builtin::Grep => {
+            run_blocking(tool, ws, &call.input, limits).await
+        }
+    };
+    result.unwrap_or_else(Failure::into_output)
+}
+
+/// File tools do blocking IO, so they run on tokio's blocking pool. A search checks `cancel` so
+/// that it stops soon after the caller gives up on it.
+async fn run_blocking(
+    tool: Builtin,
+    ws: &Workspace,
+    input: &serde_json::Value,
+    limits: &Limits,
+) -> Result<ToolOutput, Failure> {
+    let ws = ws.clone();
+    let input = input.clone();
+    let limits = limits.clone();
+    let cancel = Cancel::default();
+    let _guard = cancel.guard();
+    let task_cancel = cancel.clone();
+    let task = tokio::task::spawn_blocking(move || match tool {
+        Builtin::Read => read::run(&ws, &input, &limits),
+        Builtin::Write => fsops::write(&ws, &input),
+        Builtin::Edit => edit::run(&ws, &input, &limits),
+        Builtin::Glob => glob::run(&ws, &input, &limits, &task_cancel),
+        Builtin::Grep => grep::run(&ws, &input, &limits, &task_cancel),
+        Builtin::Bash => Err(Failure::failed("bash does not run on the blocking pool")),
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(err) => Err(Failure::failed(format!(
+            "internal error in the {} tool: {err}",
+            tool.name()
+        ))),
+    }
+}
+
+/// A stop request shared with a blocking search.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn guard(&self) -> CancelOnDrop {
+        CancelOnDrop(self.clone())
+    }
+}
+
+/// Sets the flag when the awaiting future goes away, finished or dropped.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.0.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,232 @@
+//! `bash`: a shell command in the workspace root, with a timeout, capped output and its whole
+//! process group cleaned up afterwards.
+
+mod capture;
+mod env;
+mod process;
+
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::{Instant, sleep_until};
+
+use crate::output::{Failure, parse_input};
+use crate::{Limits, ToolDetail, ToolOutput, Workspace};
+use capture::{HeadTail, budgets};
+use process::{GroupGuard, GroupSignal, command_for};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Input {
+    command: String,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+    /// For the transcript and approvals only.
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+}
+
+pub(crate) async fn run(
+    ws: &Workspace,
+    input: &serde_json::Value,
+    limits: &Limits,
+) -> Result<ToolOutput, Failure> {
+    let input: Input = parse_input("bash", input)?;
+    if input.command.trim().is_empty() {
+        return Err(Failure::failed("command is empty"));
+    }
+    let timeout = match input.timeout_ms {
+        None => limits.bash_timeout,
+        Some(0) => return Err(Failure::failed("timeout_ms must be at least 1")),
+        Some(ms) => Duration::from_millis(ms).min(limits.bash_timeout_max),
+    };
+    let mut cmd = command_for(ws, &input.command)
+        .map_err(|e| Failure::failed(format!("cannot run the command in the sandbox: {e}")))?;
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Failure::failed(format!("cannot start the shell: {e}")))?;
+    // Created before the first await: if this future is dropped from here on, the group dies.
+    let group = GroupGuard::new(child.id());
+    let run = supervise(&mut child, &group, timeout, limits).await;
+    // Whatever the shell left behind in its group goes too.
+    drop(group);
+    let duration = started.elapsed();
+    Ok(report(&input.command, &run, timeout, duration, limits))
+}
+
+/// How a command ended and what it printed.
+struct Run {
+    status: Option<io::Result<ExitStatus>>,
+    timed_out: bool,
+    /// The shell exited but something outside its process group kept the pipes open.
+    abandoned_pipes: bool,
+    stdout: HeadTail,
+    stderr: HeadTail,
+}
+
+/// Reads both pipes while waiting for the shell, enforcing the timeout and the pipe grace.
+async fn supervise(
+    child: &mut tokio::process::Child,
+    group: &GroupGuard,
+    timeout: Duration,
+    limits: &Limits,
+) -> Run {
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let mut run = Run {
+        status: None,
+        timed_out: false,
+        abandoned_pipes: false,
+        stdout: HeadTail::new(limits.output_cap),
+        stderr: HeadTail::new(limits.output_cap),
+    };
+    let mut out_buf = vec![0u8; 32 * 1024];
+    let mut err_buf = vec![0u8; 32 * 1024];
+    let deadline = Instant::now() + timeout;
+    // Pending escalations; `None` means not armed.
+    let mut kill_at: Option<Instant> = None;
+    let mut pipes_kill_at: Option<Instant> = None;
+    let mut abandon_at: Option<Instant> = None;
+    let far = || Instant::now() + Duration::from_secs(86_400);
+
+    while run.status.is_none() || stdout.is_some() || stderr.is_some() {
+        tokio::select! {
+            read = read_some(&mut stdout, &mut out_buf), if stdout.is_some() => match read {
+                Ok(0) | Err(_) => stdout = None,
+                Ok(n) => run.stdout.push(&out_buf[..n]),
+            },
+            read = read_some(&mut stderr, &mut err_buf), if stderr.is_some() => match read {
+                Ok(0) | Err(_) => stderr = None,
+                Ok(n) => run.stderr.push(&err_buf[..n]),
+            },
+            status = child.wait(), if run.status.is_none() => {
+                run.status = Some(status);
+                kill_at = None;
+                // Output a background process still holds gets a moment, then the group goes.
+                pipes_kill_at = Some(Instant::now() + limits.pipe_grace);
+            },
+            () = sleep_until(deadline), if run.status.is_none() && !run.timed_out => {
+                run.timed_out = true;
+                group.signal(GroupSignal::Term);
+                kill_at = Some(Instant::now() + limits.kill_grace);
+            },
+            () = sleep_until(kill_at.unwrap_or_else(far)), if kill_at.is_some() => {
+                group.signal(GroupSignal::Kill);
+                kill_at = None;
+            },
+            () = sleep_until(pipes_kill_at.unwrap_or_else(far)), if pipes_kill_at.is_some() => {
+                group.signal(GroupSignal::Kill);
+                pipes_kill_at = None;
+                abandon_at = Some(Instant::now() + limits.pipe_grace);
+            },
+            () = sleep_until(abandon_at.unwrap_or_else(far)), if abandon_at.is_some() => {
+                // Only a process that left the group (setsid) can still hold the pipes.
+                run.abandoned_pipes = true;
+                break;
+            },
+        }
+    }
+    run
+}
+
+/// One read from a pipe that is still open.
+async fn read_some<R: AsyncRead + Unpin>(
+    pipe: &mut Option<R>,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    match pipe {
+        Some(pipe) => pipe.read(buf).await,
+        None => Ok(0),
+    }
+}
+
+fn report(
+    command: &str,
+    run: &Run,
+    timeout: Duration,
+    duration: Duration,
+    limits: &Limits,
+) -> ToolOutput {
+    let (out_cap, err_cap) = budgets(limits.output_cap, run.stdout.total(), run.stderr.total());
+    let (stdout, out_cut) = run.stdout.render(out_cap);
+    let (stderr, err_cut) = run.stderr.render(err_cap);
+    let mut content = stdout;
+    if !stderr.is_empty() {
+        if !content.is_empty() && !content.ends_with('\n') {
+            content.push('\n');
+        }
+        content.push_str("[stderr]\n");
+        content.push_str(&stderr);
+    }
+    let mut notes = Vec::new();
+    let (exit_code, signal) = match &run.status {
+        Some(Ok(status)) => (status.code(), status.signal()),
+        Some(Err(err)) => {
+            notes.push(format!("[could not get the exit status: {err}]"));
+            (None, None)
+        }
+        None => (None, None),
+    };
+    if run.timed_out {
+        notes.push(format!(
+            "[timed out after {}; the command and everything it started were killed]",
+            human(timeout)
+        ));
+    } else if let Some(signal) = signal {
+        notes.push(format!("[killed by signal {signal}]"));
+    }
+    match exit_code {
+        Some(0) | None => {}
+        Some(code) => notes.push(format!("[exit code {code}]")),
+    }
+    if run.abandoned_pipes {
+        notes.push(
+            "[stopped reading: a process outside the command's process group kept its output \
+             open]"
+                .to_owned(),
+        );
+    }
+    if content.is_empty() && notes.is_empty() {
+        content.push_str("(no output)");
+    }
+    for note in notes {
+        if !content.is_empty() && !content.ends_with('\n') {
+            content.push('\n');
+        }
+        content.push_str(&note);
+    }
+    ToolOutput {
+        content,
+        is_error: run.timed_out || exit_code != Some(0),
+        detail: ToolDetail::Bash {
+            command: command.to_owned(),
+            exit_code,
+            signal,
+            timed_out: run.timed_out,
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            stdout_bytes: run.stdout.total(),
+            stderr_bytes: run.stderr.total(),
+            truncated: out_cut || err_cut,
+        },
+    }
+}
+
+/// `200 ms`, `2 s`, `1.5 s`, `10 min`.
+fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms.is_multiple_of(60_000) {
+        format!("{} min", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}

@@ -1,0 +1,98 @@
+//! Spawning a shell command, and its process group.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tend_sandbox::{SandboxError, ShellCommand};
+
+use super::env::child_env;
+use crate::Workspace;
+
+/// The one place a shell command is built: the plain invocation, wrapped by the workspace's
+/// sandbox, then spawned in its own process group with no stdin and captured output.
+pub(crate) fn command_for(
+    ws: &Workspace,
+    script: &str,
+) -> Result<tokio::process::Command, SandboxError> {
+    let env = child_env(ws.parent_env(), ws.tmp());
+    let plain = ShellCommand {
+        program: shell(&env),
+        args: vec![OsString::from("-c"), OsString::from(script)],
+        cwd: ws.root().to_path_buf(),
+        env,
+        writable: vec![ws.root().to_path_buf(), ws.tmp().to_path_buf()],
+    };
+    let wrapped = ws.sandbox().wrap(plain)?;
+    let mut cmd = tokio::process::Command::new(&wrapped.program);
+    cmd.args(&wrapped.args)
+        .current_dir(&wrapped.cwd)
+        .env_clear()
+        .envs(wrapped.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Kills the shell itself if the future is dropped; the group guard gets the rest.
+        .kill_on_drop(true)
+        // A new group whose id is the shell's pid: one signal reaches every process it starts.
+        .process_group(0);
+    Ok(cmd)
+}
+
+/// bash where it is installed, else POSIX sh.
+fn shell(env: &[(OsString, OsString)]) -> PathBuf {
+    let path_dirs = env
+        .iter()
+        .find(|(name, _)| name == "PATH")
+        .map(|(_, value)| std::env::split_paths(value).collect::<Vec<_>>())
+        .unwrap_or_default();
+    ["/bin", "/usr/bin", "/usr/local/bin"]
+        .iter()
+        .map(PathBuf::from)
+        .chain(path_dirs)
+        .map(|dir| dir.join("bash"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| Path::new("/bin/sh").to_path_buf())
+}
+
+/// Signals a process group; kills it when dropped, so a cancelled or finished command leaves
+/// nothing running.
+#[derive(Debug)]
+pub(crate) struct GroupGuard {
+    pgid: Option<rustix::process::Pid>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GroupSignal {
+    Term,
+    Kill,
+}
+
+impl GroupGuard {
+    /// `pid` is the group leader's, i.e. the group id (see `process_group(0)`).
+    pub(crate) fn new(pid: Option<u32>) -> GroupGuard {
+        GroupGuard {
+            pgid: pid
+                .and_then(|pid| i32::try_from(pid).ok())
+                .and_then(rustix::process::Pid::from_raw),
+        }
+    }
+
+    pub(crate) fn signal(&self, signal: GroupSignal) {
+        let Some(pgid) = self.pgid else { return };
+        let signal = match signal {
+            GroupSignal::Term => rustix::process::Signal::TERM,
+            GroupSignal::Kill => rustix::process::Signal::KILL,
+        };
+        // ESRCH (the group is gone already) is the common, harmless case. The group id cannot
+        // be reused while any member lives; once all are gone, reuse of the number within this
+        // window would need the pid space to wrap around.
+        let _ = rustix::process::kill_process_group(pgid, signal);
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.signal(GroupSignal::Kill);
+    }
+}

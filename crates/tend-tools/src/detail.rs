@@ -1,0 +1,61 @@
+use serde::{Deserialize, Serialize};
+
+/// What a tool call did, for the transcript and audit. Paths are relative to the workspace root
+/// (`.` for the root itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ToolDetail {
+    /// `lines` is how many lines were returned; `truncated` when the file has more.
+    Read {
+        path: String,
+        lines: usize,
+        truncated: bool,
+    },
+    /// `read` of a directory.
+    List {
+        path: String,
+        entries: usize,
+        truncated: bool,
+    },
+    Write {
+        path: String,
+        bytes: u64,
+        created: bool,
+    },
+    Edit {
+        path: String,
+        replacements: usize,
+    },
+    /// `matches` counts all matching files, also those beyond the cap.
+    Glob {
+        pattern: String,
+        matches: usize,
+        truncated: bool,
+    },
+    /// `matches` counts matching lines, `files` matching files, also beyond the cap.
+    Grep {
+        pattern: String,
+        matches: u64,
+        files: u64,
+        truncated: bool,
+    },
+    /// `exit_code` is `None` when the shell was killed by `signal`.
+    Bash {
+        command: String,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        timed_out: bool,
+        duration_ms: u64,
+        stdout_bytes: u64,
+        stderr_bytes: u64,
+        truncated: bool,
+    },
+    /// Confinement said no (outside the workspace, inside `.git`); nothing was touched.
+    Refused {
+        reason: String,
+    },
+    /// Bad input or a failure (no such file, `old_string` not unique…); nothing changed.
+    Failed {
+        reason: String,
+    },
+}

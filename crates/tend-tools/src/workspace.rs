@@ -1,0 +1,116 @@
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tend_sandbox::Sandbox;
+
+use crate::{ResolvedPath, ToolError, confine};
+
+/// Where the tools work: a canonical root (a git worktree, or a folder in read-only mode) and a
+/// private tmp directory for shell commands. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
+    root: PathBuf,
+    tmp: PathBuf,
+    sandbox: Sandbox,
+    /// The environment shell commands are derived from (scrubbed before use).
+    parent_env: Vec<(OsString, OsString)>,
+}
+
+impl Workspace {
+    /// `root` must be an existing directory; `tmp` is created (mode 0700) if missing. Both are
+    /// canonicalised. Shell commands run without a sandbox until [`Workspace::with_sandbox`]
+    /// says otherwise, with an environment scrubbed from this process's.
+    pub fn new(root: &Path, tmp: &Path) -> Result<Workspace, ToolError> {
+        let root_err = |source| ToolError::Root {
+            path: root.to_path_buf(),
+            source,
+        };
+        let canonical_root = fs::canonicalize(root).map_err(root_err)?;
+        let meta = fs::metadata(&canonical_root).map_err(root_err)?;
+        if !meta.is_dir() {
+            return Err(ToolError::RootNotADirectory(root.to_path_buf()));
+        }
+        let tmp_err = |source| ToolError::Tmp {
+            path: tmp.to_path_buf(),
+            source,
+        };
+        create_private_dir(tmp).map_err(tmp_err)?;
+        let canonical_tmp = fs::canonicalize(tmp).map_err(tmp_err)?;
+        Ok(Workspace {
+            inner: Arc::new(Inner {
+                root: canonical_root,
+                tmp: canonical_tmp,
+                sandbox: Sandbox::None,
+                parent_env: std::env::vars_os().collect(),
+            }),
+        })
+    }
+
+    /// Runs shell commands through `sandbox`.
+    pub fn with_sandbox(self, sandbox: Sandbox) -> Workspace {
+        self.map(|inner| inner.sandbox = sandbox)
+    }
+
+    /// Derives shell environments from `vars` instead of this process's environment (they are
+    /// still scrubbed). For embedding and tests.
+    pub fn with_parent_env(
+        self,
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Workspace {
+        let vars: Vec<_> = vars.into_iter().collect();
+        self.map(|inner| inner.parent_env = vars)
+    }
+
+    fn map(self, change: impl FnOnce(&mut Inner)) -> Workspace {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        change(&mut inner);
+        Workspace {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The canonical root.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// The canonical private tmp directory (`TMPDIR` of shell commands).
+    pub fn tmp(&self) -> &Path {
+        &self.inner.tmp
+    }
+
+    pub fn sandbox(&self) -> Sandbox {
+        self.inner.sandbox
+    }
+
+    pub(crate) fn parent_env(&self) -> &[(OsString, OsString)] {
+        &self.inner.parent_env
+    }
+
+    /// Confines `path` (relative to the root, or absolute inside it) to the workspace: refuses
+    /// paths that resolve outside the root (through `..` or symbolic links) or into `.git`.
+    pub fn resolve(&self, path: impl AsRef<Path>) -> Result<ResolvedPath, ToolError> {
+        confine::resolve(&self.inner.root, path.as_ref())
+    }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)
+}

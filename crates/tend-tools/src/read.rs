@@ -91,8 +91,12 @@ fn read_lines(
         }
         let text = String::from_utf8_lossy(strip_eol(&line));
         let entry = if full_len > line.len() {
-            let kept = cut_line(&text, limits.line_max_chars);
-            format!("{lineno:>5}\t{kept}… [line cut, {full_len} bytes in all]\n")
+            // Only the start of the line was kept: say how long it really was.
+            let head = match text.char_indices().nth(limits.line_max_chars) {
+                Some((end, _)) => &text[..end],
+                None => &text[..],
+            };
+            format!("{lineno:>5}\t{head}… [line cut, {full_len} bytes in all]\n")
         } else {
             format!("{lineno:>5}\t{}\n", cut_line(&text, limits.line_max_chars))
         };

@@ -1,4 +1,18 @@
-//! tend's own agent loop (the `builtin` engine): streams typed events from `tend-model` and
-//! executes tool calls through `tend-tools`.
-//!
-//! Boundary only for now (issue 3).
+//! tend's own agent loop (the `builtin` engine): a lean prompt, the built-in tools, limits on
+//! turns, time and money, compaction near the context window, and a typed event for every
+//! step, which is also the transcript format of every engine.
+
+mod compact;
+mod event;
+mod gate;
+mod prompt;
+mod report;
+mod session;
+
+pub use event::{AgentEvent, EndReason};
+pub use gate::{Verdict, tools_for};
+pub use prompt::{Input, TaskContext, system_blocks, task_message};
+pub use report::{REPORT_TOOL, Report, ReportStatus, parse_report, report_spec};
+pub use session::{
+    Limits, SessionOutcome, SessionSettings, Sink, fixed_bytes, run_session, tool_specs,
+};

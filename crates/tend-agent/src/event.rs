@@ -1,0 +1,144 @@
+//! The typed events of a session: streamed live to whoever watches the run, and (all but the
+//! deltas) written one per line to the run's `transcript.jsonl`. Every engine maps its own
+//! output into these, so there is one transcript format.
+
+use serde::{Deserialize, Serialize};
+use tend_model::Usage;
+use tend_tools::ToolDetail;
+
+use crate::report::ReportStatus;
+
+/// One event of a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// The session begins.
+    Start {
+        engine: String,
+        model: String,
+        /// Bytes of the fixed part of every request (system prompt + tool definitions).
+        fixed_prompt_bytes: usize,
+    },
+    /// A request is about to be sent.
+    Request {
+        turn: u32,
+        messages: usize,
+        /// Size of the request's variable part (the conversation), in bytes of JSON.
+        conversation_bytes: usize,
+    },
+    /// A piece of assistant text while it streams. Live only: not written to the transcript,
+    /// whose `assistant_text` event has the whole text.
+    TextDelta { text: String },
+    /// The model's text of one turn.
+    AssistantText { turn: u32, text: String },
+    /// The model asks for a tool call.
+    ToolCall {
+        turn: u32,
+        id: String,
+        name: String,
+        input: serde_json::Value,
+    },
+    /// What the tool (or the gate in front of it) answered.
+    ToolResult {
+        turn: u32,
+        id: String,
+        name: String,
+        is_error: bool,
+        /// What the model sees, capped for the transcript.
+        content: String,
+        detail: ToolDetail,
+        duration_ms: u64,
+    },
+    /// A tool call refused before it ran: the mode or a rule says no.
+    Refused {
+        turn: u32,
+        id: String,
+        name: String,
+        reason: String,
+    },
+    /// Tokens and money of one model response.
+    Usage {
+        turn: u32,
+        usage: Usage,
+        /// Millionths of a dollar; `None` when the model's price is unknown.
+        cost_micro_usd: Option<u64>,
+    },
+    /// A model request failed and is being retried.
+    Retry {
+        turn: u32,
+        attempt: u32,
+        wait_ms: u64,
+        reason: String,
+    },
+    /// Older turns were condensed to stay within the context window.
+    Compacted {
+        turn: u32,
+        messages_before: usize,
+        messages_after: usize,
+        estimated_tokens_before: u64,
+    },
+    /// The agent's own report.
+    Report {
+        status: ReportStatus,
+        summary: String,
+    },
+    /// The session is over.
+    End {
+        reason: EndReason,
+        turns: u32,
+        usage: Usage,
+        cost_micro_usd: Option<u64>,
+    },
+}
+
+impl AgentEvent {
+    /// Whether the event belongs in the transcript file (deltas are for live viewers only).
+    pub fn is_durable(&self) -> bool {
+        !matches!(self, AgentEvent::TextDelta { .. })
+    }
+
+    /// The event's `type` tag, as in the transcript.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AgentEvent::Start { .. } => "start",
+            AgentEvent::Request { .. } => "request",
+            AgentEvent::TextDelta { .. } => "text_delta",
+            AgentEvent::AssistantText { .. } => "assistant_text",
+            AgentEvent::ToolCall { .. } => "tool_call",
+            AgentEvent::ToolResult { .. } => "tool_result",
+            AgentEvent::Refused { .. } => "refused",
+            AgentEvent::Usage { .. } => "usage",
+            AgentEvent::Retry { .. } => "retry",
+            AgentEvent::Compacted { .. } => "compacted",
+            AgentEvent::Report { .. } => "report",
+            AgentEvent::End { .. } => "end",
+        }
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The agent reported, or ended its turn without asking for tools.
+    Finished,
+    MaxTurns,
+    Timeout,
+    Budget,
+    /// The model could not be reached or answered with an error that retries did not cure.
+    ModelError,
+    Cancelled,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Finished => "finished",
+            EndReason::MaxTurns => "max_turns",
+            EndReason::Timeout => "timeout",
+            EndReason::Budget => "budget",
+            EndReason::ModelError => "model_error",
+            EndReason::Cancelled => "cancelled",
+        }
+    }
+}

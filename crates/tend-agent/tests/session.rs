@@ -1,6 +1,6 @@
 //! The agent loop against the scripted model server over real HTTP, with real tools in a
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! temp folder.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 

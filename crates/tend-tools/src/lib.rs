@@ -8,6 +8,19 @@
 //! This crate knows nothing of model providers: `tend-agent` converts [`ToolSpec`]s and
 //! [`ToolOutput`]s to and from the wire types. Policy (allow/ask/deny) is applied before a call
 //! reaches [`run_tool`].
+//!
+//! Behaviour worth knowing:
+//! - Paths are relative to the root (absolute ones only inside it); `..` and symbolic links are
+//!   resolved, and anything that ends outside the root or inside a `.git` is refused.
+//! - `read` numbers lines as `{n:>5}\t{line}`, at most [`Limits::read_max_lines`] lines and
+//!   [`Limits::output_cap`] bytes, and says how to go on (`offset=`); a directory lists entries.
+//! - `glob` and `grep` walk like ripgrep (`.gitignore`, `.ignore`, git excludes; never `.git`;
+//!   no symlink following) but include hidden files. `glob` lists files newest first; `grep`
+//!   prints `path:line:text` sorted by path (`content` is the default mode).
+//! - `bash` runs `bash -c` (or `/bin/sh`) in the root, in its own process group, with no stdin,
+//!   an allowlisted environment and `TMPDIR` set to the workspace's private tmp. The whole group
+//!   is killed on timeout (SIGTERM, then SIGKILL after [`Limits::kill_grace`]), after the shell
+//!   exits, and when the call's future is dropped.
 
 #[cfg(unix)]
 mod bash;

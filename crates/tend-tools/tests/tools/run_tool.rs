@@ -69,3 +69,33 @@ fn calls_and_outputs_round_trip_through_json() {
     );
     assert_eq!(serde_json::from_value::<ToolOutput>(value).unwrap(), out);
 }
+
+#[test]
+fn a_workspace_needs_an_existing_directory_and_makes_a_private_tmp() {
+    use std::os::unix::fs::PermissionsExt;
+    use tend_tools::{ToolError, Workspace};
+
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(dir.path()).unwrap();
+    let file = base.join("file");
+    std::fs::write(&file, "x").unwrap();
+    assert!(matches!(
+        Workspace::new(&base.join("missing"), &base.join("tmp")),
+        Err(ToolError::Root { .. })
+    ));
+    assert!(matches!(
+        Workspace::new(&file, &base.join("tmp")),
+        Err(ToolError::RootNotADirectory(_))
+    ));
+    assert!(matches!(
+        Workspace::new(&base, &file.join("tmp")),
+        Err(ToolError::Tmp { .. })
+    ));
+
+    let ws = Workspace::new(&base.join("."), &base.join("deep/tmp")).unwrap();
+    assert_eq!(ws.root(), base.as_path());
+    assert_eq!(ws.tmp(), base.join("deep/tmp").as_path());
+    let mode = std::fs::metadata(ws.tmp()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    assert_eq!(ws.resolve("a/b").unwrap().abs(), base.join("a/b").as_path());
+}

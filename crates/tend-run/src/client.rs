@@ -1,0 +1,115 @@
+//! From a task's `model = "provider:model"` and tend's config to a ready model client, with
+//! its price (for cost and budgets) and context window (for compaction).
+
+use std::path::{Path, PathBuf};
+
+use tend_config::{Config, ModelRef, Provider, ResolvedTask, Scope};
+use tend_model::{
+    Client, Price, PriceTable, Provider as ApiProvider, ProviderOverrides, ProviderSettings,
+    ReplayClient,
+};
+
+use crate::RunError;
+
+/// The model a run talks to.
+#[derive(Debug, Clone)]
+pub struct ModelChoice {
+    pub client: Client,
+    /// The model's name as the provider knows it; for a replay, the recording's path.
+    pub name: String,
+    /// `provider:model`, as the task file says it.
+    pub label: String,
+    pub price: Option<Price>,
+    /// Tokens of context the model takes.
+    pub context_window: u64,
+}
+
+/// The client for a task's model. `env` looks up environment variables (API keys, base URLs).
+pub fn model_choice(
+    task: &ResolvedTask,
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ModelChoice, RunError> {
+    let model = task.model.as_ref().ok_or_else(|| {
+        RunError::Model(format!(
+            "task `{}` names no model: set `model = \"anthropic:claude-sonnet-4-5\"` in it, or \
+             `[defaults] model` in tend's config",
+            task.name
+        ))
+    })?;
+    let label = model.to_string();
+    let provider = match model.provider {
+        Provider::Anthropic => ApiProvider::Anthropic,
+        Provider::OpenAi => ApiProvider::OpenAi,
+        Provider::Replay => {
+            let path = recording_path(task, &model.model);
+            let client = ReplayClient::load(&path).map_err(|e| RunError::Model(e.to_string()))?;
+            return Ok(ModelChoice {
+                client: Client::Replay(client),
+                name: model.model.clone(),
+                label,
+                price: None,
+                context_window: 200_000,
+            });
+        }
+    };
+    let overrides = match config.providers.get(&model.provider) {
+        Some(p) => ProviderOverrides {
+            base_url: p.base_url.clone(),
+            api_key_env: p.api_key_env.clone(),
+        },
+        None => ProviderOverrides::default(),
+    };
+    let settings = ProviderSettings::from_lookup(provider, &overrides, env)
+        .map_err(|e| RunError::Model(e.to_string()))?;
+    let client = Client::new(provider, &settings).map_err(|e| RunError::Model(e.to_string()))?;
+    Ok(ModelChoice {
+        client,
+        name: model.model.clone(),
+        label,
+        price: price(config, model),
+        context_window: context_window(model),
+    })
+}
+
+/// A recording named relative to the task's project (or, for a user task, tend's config
+/// folder's parent is unknown here, so relative to the task file's folder).
+pub fn recording_path(task: &ResolvedTask, name: &str) -> PathBuf {
+    let path = Path::new(name);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    match &task.scope {
+        Scope::Project { root } => root.join(path),
+        Scope::User => task
+            .path
+            .parent()
+            .map_or_else(|| path.to_path_buf(), |dir| dir.join(path)),
+    }
+}
+
+/// The config's price for the model, else the built-in list price, else unknown.
+fn price(config: &Config, model: &ModelRef) -> Option<Price> {
+    if let Some(p) = config.price(model) {
+        let input = p.input.micros();
+        return Some(Price {
+            input,
+            output: p.output.micros(),
+            cache_read: p.cache_read.map_or(input, |m| m.micros()),
+            cache_write: p.cache_write.map_or(input, |m| m.micros()),
+        });
+    }
+    PriceTable::builtin().get(&model.model)
+}
+
+/// Context windows of the model families tend knows; a conservative 128K otherwise.
+fn context_window(model: &ModelRef) -> u64 {
+    let name = model.model.as_str();
+    if name.starts_with("claude") {
+        200_000
+    } else if name.starts_with("gpt-4.1") || name.starts_with("gpt-5") {
+        400_000
+    } else {
+        128_000
+    }
+}

@@ -12,6 +12,7 @@ use tend_store::{Store, TaskKey, TaskState};
 
 use crate::context::Context;
 use crate::exit::invalid;
+use crate::load::Loaded;
 
 /// A loaded task file with the config that applies to it.
 pub struct Entry {
@@ -131,17 +132,15 @@ impl Catalog {
         config: &Config,
         machine: &MachineZone,
     ) {
-        let (files, errors) = tend_config::discover(dir, scope);
+        let (loaded, errors) = crate::load::load_dir(dir, scope, config, machine);
         self.errors.extend(errors);
         self.dirs.push((dir.to_path_buf(), label.to_owned()));
-        for file in files {
-            let resolved = ResolvedTask::resolve(&file, config, machine);
-            self.entries.push(Entry {
+        self.entries
+            .extend(loaded.into_iter().map(|Loaded { file, resolved }| Entry {
                 file,
                 label: label.to_owned(),
                 resolved,
-            });
-        }
+            }));
     }
 
     /// The label (`repo`, `user`) of the folder a task file is in, also for files that did

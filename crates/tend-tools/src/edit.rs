@@ -43,8 +43,13 @@ pub(crate) fn run(
     }
     let path = ws.resolve(&input.path)?;
     let shown = path.shown();
-    if fs::metadata(path.abs()).is_ok_and(|m| m.is_dir()) {
-        return Err(Failure::failed(format!("{shown} is a directory")));
+    match fs::metadata(path.abs()) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(Failure::failed(format!("{shown} is a directory")));
+        }
+        Ok(meta) if !meta.is_file() => return Err(Failure::not_regular(&shown)),
+        // Not found and friends: reading says it best.
+        Ok(_) | Err(_) => {}
     }
     let bytes = fs::read(path.abs()).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {

@@ -24,6 +24,7 @@ pub(crate) fn write(ws: &Workspace, input: &serde_json::Value) -> Result<ToolOut
         Ok(meta) if meta.is_dir() => {
             return Err(Failure::failed(format!("{shown} is a directory")));
         }
+        Ok(meta) if !meta.is_file() => return Err(Failure::not_regular(&shown)),
         Ok(_) => false,
         Err(err) if err.kind() == io::ErrorKind::NotFound => true,
         Err(err) => return Err(Failure::io(&shown, &err)),

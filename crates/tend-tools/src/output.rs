@@ -49,6 +49,13 @@ impl Failure {
         }
     }
 
+    /// A FIFO, socket or device: reading or writing one could block the tool forever.
+    pub(crate) fn not_regular(shown: &str) -> Failure {
+        Failure::failed(format!(
+            "{shown} is not a regular file (a pipe, socket or device); use bash if you must"
+        ))
+    }
+
     pub(crate) fn into_output(self) -> ToolOutput {
         let detail = match self.kind {
             FailureKind::Refused => ToolDetail::Refused {

@@ -31,6 +31,9 @@ pub(crate) fn run(
     if meta.is_dir() {
         return list_dir(&path, limits);
     }
+    if !meta.is_file() {
+        return Err(Failure::not_regular(&shown));
+    }
     let file = File::open(path.abs()).map_err(|e| Failure::io(&shown, &e))?;
     let window = Window {
         first: input.offset.unwrap_or(1).max(1),

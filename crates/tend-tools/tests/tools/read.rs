@@ -234,3 +234,32 @@ async fn paths_outside_and_git_internals_are_refused() {
         }
     );
 }
+
+#[tokio::test]
+async fn pipes_are_refused_instead_of_blocking() {
+    let fx = Fx::new();
+    let made = std::process::Command::new("mkfifo")
+        .arg(fx.root.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let msg = "pipe is not a regular file (a pipe, socket or device); use bash if you must";
+    assert_eq!(fx.err("read", json!({"path": "pipe"})).await, msg);
+    assert_eq!(
+        fx.err("write", json!({"path": "pipe", "content": "x"}))
+            .await,
+        msg
+    );
+    assert_eq!(
+        fx.err(
+            "edit",
+            json!({"path": "pipe", "old_string": "a", "new_string": "b"})
+        )
+        .await,
+        msg
+    );
+    assert_eq!(
+        fx.ok("grep", json!({"pattern": "x"})).await,
+        "No matches for x in .\n"
+    );
+}

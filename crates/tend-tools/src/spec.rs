@@ -114,7 +114,7 @@ impl Builtin {
             ),
             Builtin::Bash => (
                 "Run a bash command in the workspace root, without stdin. Output is capped; \
-                 default timeout 2 min.",
+                 default timeout 2 min; processes left running at the end are killed.",
                 object(
                     json!({
                         "command": {"type": "string"},

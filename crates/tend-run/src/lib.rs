@@ -276,7 +276,12 @@ async fn prepare_and_run(
             tokens_out: outcome.usage.output_tokens,
         },
     };
-    let run = store.finish_run(id, &end, ended).await?;
+    let mut run = store.finish_run(id, &end, ended).await?;
+    if changed {
+        run = store
+            .set_proposal(id, tend_store::ProposalState::Pending)
+            .await?;
+    }
     if let Workspace::Worktree {
         repo,
         dir: wt,

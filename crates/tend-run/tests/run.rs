@@ -261,6 +261,10 @@ async fn a_run_fixes_the_failing_test_on_its_branch_and_leaves_the_checkout_alon
     assert_eq!(stored_run.state, RunState::Succeeded);
     assert_eq!(stored_run.status, Some(tend_store::ReportStatus::Changed));
     assert_eq!(stored_run.branch.as_deref(), Some(branch.as_str()));
+    assert_eq!(
+        stored_run.proposal,
+        Some(tend_store::ProposalState::Pending)
+    );
     mock.shutdown().await;
 }
 

@@ -106,6 +106,15 @@ text_enum! {
 }
 
 text_enum! {
+    /// What became of a run's proposal (the branch with its changes).
+    pub enum ProposalState {
+        Pending => "pending",
+        Applied => "applied",
+        Discarded => "discarded",
+    }
+}
+
+text_enum! {
     pub enum ApprovalState {
         Pending => "pending",
         Approved => "approved",

@@ -33,7 +33,8 @@ pub use error::StoreError;
 pub use events::Event;
 pub use ids::{ApprovalId, RunId, SlotId, TaskId};
 pub use kinds::{
-    ApprovalState, Decision, ReportStatus, RunState, SlotOutcome, Trigger, UnknownVariant,
+    ApprovalState, Decision, ProposalState, ReportStatus, RunState, SlotOutcome, Trigger,
+    UnknownVariant,
 };
 pub use runs::{NewRun, Run, RunEnd, RunFilter, RunOwner, Usage};
 pub use slots::{Claim, ClaimWithRun, NewSlot, SlotRecord};

@@ -8,8 +8,8 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use crate::convert::{Cols, count, millis};
 use crate::{
-    ReportStatus, RunId, RunState, SlotId, Store, StoreError, TaskId, Trigger, path_from_text,
-    path_text,
+    ProposalState, ReportStatus, RunId, RunState, SlotId, Store, StoreError, TaskId, Trigger,
+    path_from_text, path_text,
 };
 
 /// A run to create; it starts `queued`.
@@ -78,6 +78,8 @@ pub struct Run {
     pub worktree: Option<PathBuf>,
     pub branch: Option<String>,
     pub owner: Option<RunOwner>,
+    /// Set when the run proposed changes: pending review, applied or discarded.
+    pub proposal: Option<ProposalState>,
 }
 
 /// Fresh ids to try when a generated id is taken (30 random bits per second: rare).
@@ -123,6 +125,13 @@ impl Store {
             .await
             .map_err(|e| self.db_error(e))?;
         rows.iter().map(|row| self.run_from_row(row)).collect()
+    }
+
+    /// Records what became of a run's proposal.
+    pub async fn set_proposal(&self, id: &RunId, state: ProposalState) -> Result<Run, StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new("UPDATE runs SET proposal = ");
+        query.push_bind(state.as_str());
+        self.update_run(id, query).await
     }
 
     /// The newest run of every task that has one (for `tend list`), in one query.
@@ -430,6 +439,7 @@ impl Store {
             worktree: c.opt_text("worktree")?.map(path_from_text),
             branch: c.opt_text("branch")?,
             owner,
+            proposal: c.opt_parsed("proposal")?,
         })
     }
 }

@@ -7,7 +7,8 @@ use common::{at, check_list, raw, snapshot, task, temp_store};
 use pretty_assertions::assert_eq;
 use sqlx::Connection;
 use tend_store::{
-    ApprovalState, ReportStatus, RunState, SlotOutcome, Store, StoreError, TaskKey, Trigger,
+    ApprovalState, ProposalState, ReportStatus, RunState, SlotOutcome, Store, StoreError, TaskKey,
+    Trigger,
 };
 
 async fn applied_versions(path: &std::path::Path) -> Vec<i64> {
@@ -36,8 +37,8 @@ async fn fresh_database_is_created_with_parents_and_migrated() {
     let t = temp_store().await;
     assert!(t.path.is_file());
     t.store.close().await;
-    assert_eq!(applied_versions(&t.path).await, vec![1]);
-    assert_eq!(Store::schema_version(), 1);
+    assert_eq!(applied_versions(&t.path).await, vec![1, 2]);
+    assert_eq!(Store::schema_version(), 2);
 }
 
 #[tokio::test]
@@ -73,7 +74,7 @@ async fn reopening_keeps_data_and_changes_no_schema() {
         assert_eq!(again, Some(first.clone()));
         store.close().await;
     }
-    assert_eq!(applied_versions(&t.path).await, vec![1]);
+    assert_eq!(applied_versions(&t.path).await, vec![1, 2]);
     assert_eq!(schema_sql(&t.path).await, schema_before);
 }
 
@@ -96,6 +97,35 @@ async fn open_existing_opens_an_existing_database() {
 }
 
 #[tokio::test]
+async fn an_older_database_is_migrated_and_keeps_its_data() {
+    let t = temp_store().await;
+    let triage = task(&t.store, "triage").await;
+    t.store.close().await;
+    // Turn it back into a schema-1 database, as an older tend left it.
+    let mut conn = raw(&t.path).await;
+    for sql in [
+        "DROP INDEX runs_by_proposal",
+        "ALTER TABLE runs DROP COLUMN proposal",
+        "DELETE FROM _sqlx_migrations WHERE version = 2",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    assert_eq!(applied_versions(&t.path).await, vec![1]);
+
+    let store = Store::open(&t.path).await.unwrap();
+    assert_eq!(
+        store
+            .task_state(&TaskKey::project("/repo", "triage"))
+            .await
+            .unwrap(),
+        Some(triage)
+    );
+    store.close().await;
+    assert_eq!(applied_versions(&t.path).await, vec![1, 2]);
+}
+
+#[tokio::test]
 async fn newer_schema_is_refused_and_left_untouched() {
     let t = temp_store().await;
     task(&t.store, "triage").await;
@@ -115,14 +145,14 @@ async fn newer_schema_is_refused_and_left_untouched() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{} was written by a newer tend (schema 9999, this tend knows up to 1); \
+            "{} was written by a newer tend (schema 9999, this tend knows up to 2); \
              upgrade tend, the database was left untouched",
             t.path.display()
         )
     );
     assert!(matches!(
         err,
-        StoreError::NewerSchema { ref path, found: 9999, known: 1 } if *path == t.path
+        StoreError::NewerSchema { ref path, found: 9999, known: 2 } if *path == t.path
     ));
     let err = Store::open_existing(&t.path).await.unwrap_err();
     assert!(matches!(err, StoreError::NewerSchema { .. }), "{err}");
@@ -239,7 +269,7 @@ async fn empty_file_becomes_a_tend_database() {
     std::fs::write(&path, b"").unwrap();
     let store = Store::open(&path).await.unwrap();
     store.close().await;
-    assert_eq!(applied_versions(&path).await, vec![1]);
+    assert_eq!(applied_versions(&path).await, vec![1, 2]);
 }
 
 #[tokio::test]
@@ -319,6 +349,10 @@ async fn check_constraints_list_exactly_the_rust_enums() {
         texts(ReportStatus::ALL, ReportStatus::as_str)
     );
     assert_eq!(
+        check_list(&t.path, "runs", "proposal").await,
+        texts(ProposalState::ALL, ProposalState::as_str)
+    );
+    assert_eq!(
         check_list(&t.path, "approvals", "state").await,
         texts(ApprovalState::ALL, ApprovalState::as_str)
     );
@@ -364,7 +398,7 @@ async fn concurrent_first_opens_migrate_once() {
         assert_eq!(store.task_state(&key).await.unwrap(), Some(created.clone()));
         store.close().await;
     }
-    assert_eq!(applied_versions(&path).await, vec![1]);
+    assert_eq!(applied_versions(&path).await, vec![1, 2]);
 }
 
 #[test]

@@ -162,6 +162,7 @@ async fn a_run_goes_from_queued_to_succeeded_with_its_report() {
             worktree: None,
             branch: None,
             owner: None,
+            proposal: None,
         }
     );
     let owner = RunOwner {
@@ -221,7 +222,20 @@ async fn a_run_goes_from_queued_to_succeeded_with_its_report() {
         ..run.clone()
     };
     assert_eq!(done, expected);
-    assert_eq!(t.store.run(&run.id).await.unwrap(), Some(expected));
+    assert_eq!(t.store.run(&run.id).await.unwrap(), Some(expected.clone()));
+    // The proposal's fate is recorded after the run ended.
+    let applied = t
+        .store
+        .set_proposal(&run.id, tend_store::ProposalState::Applied)
+        .await
+        .unwrap();
+    assert_eq!(
+        applied,
+        Run {
+            proposal: Some(tend_store::ProposalState::Applied),
+            ..expected
+        }
+    );
 
     let err = t.store.finish_run(&run.id, &end, at(6)).await.unwrap_err();
     assert!(

@@ -3,7 +3,9 @@
 //!
 //! Every figure is printed next to a baseline measured in the same run, on the same machine:
 //! spawning `/bin/true` (the floor for any process) and `cat` over every task file (the floor for
-//! reading them). Targets: `tend list` with 1,000 tasks under 20 ms, `tend --version` under 5 ms.
+//! reading them). Each command and its baseline take turns, so a machine busy with other work
+//! slows both alike. Targets: `tend list` with 1,000 tasks under 20 ms, `tend --version` under
+//! 5 ms.
 //!
 //! Run: `cargo bench -p tend-cli --bench cli`
 
@@ -31,8 +33,11 @@ const SCHEDULES: [&str; 8] = [
 const ZONES: [&str; 4] = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"];
 
 fn main() {
-    let tend_version = measure(200, || run(Command::new(TEND).arg("--version")));
-    let true_spawn = measure(200, || run(&mut Command::new("/bin/true")));
+    let (tend_version, true_spawn) = measure_pair(
+        200,
+        || run(Command::new(TEND).arg("--version")),
+        || run(&mut Command::new("/bin/true")),
+    );
     println!("spawn /bin/true (baseline)     {}", fmt_stats(&true_spawn));
     println!(
         "tend --version                 {}  ratio {:.2}x baseline  target < 5 ms",
@@ -58,16 +63,19 @@ fn main() {
             list(&mut cmd);
             run(&mut cmd)
         });
-        let timed = measure(iterations, || {
-            let mut cmd = Command::new(TEND);
-            list(&mut cmd);
-            run(&mut cmd)
-        });
-        let cat = measure(iterations, || {
-            let mut cmd = Command::new("cat");
-            cmd.args(&files);
-            run(&mut cmd)
-        });
+        let (timed, cat) = measure_pair(
+            iterations,
+            || {
+                let mut cmd = Command::new(TEND);
+                list(&mut cmd);
+                run(&mut cmd)
+            },
+            || {
+                let mut cmd = Command::new("cat");
+                cmd.args(&files);
+                run(&mut cmd)
+            },
+        );
         println!("cat {count} task files (baseline) {}", fmt_stats(&cat));
         println!(
             "tend list, {count} tasks, first   {:.2} ms (registers every task)",
@@ -124,6 +132,24 @@ fn measure(iterations: usize, mut f: impl FnMut() -> Duration) -> Vec<Duration> 
     samples
 }
 
+/// Runs `a` and `b` in turns, `iterations` times each, after one unmeasured warm-up of each.
+fn measure_pair(
+    iterations: usize,
+    mut a: impl FnMut() -> Duration,
+    mut b: impl FnMut() -> Duration,
+) -> (Vec<Duration>, Vec<Duration>) {
+    a();
+    b();
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        xs.push(a());
+        ys.push(b());
+    }
+    xs.sort();
+    ys.sort();
+    (xs, ys)
+}
+
 fn median(samples: &[Duration]) -> Duration {
     samples[samples.len() / 2]
 }
@@ -139,8 +165,9 @@ fn ratio(a: &[Duration], b: &[Duration]) -> f64 {
 fn fmt_stats(samples: &[Duration]) -> String {
     let p90 = samples[(samples.len() * 9 / 10).min(samples.len() - 1)];
     format!(
-        "median {:>8.2} ms  p90 {:>8.2} ms  (n={})",
+        "median {:>8.2} ms  min {:>8.2} ms  p90 {:>8.2} ms  (n={})",
         ms(median(samples)),
+        ms(samples[0]),
         ms(p90),
         samples.len()
     )

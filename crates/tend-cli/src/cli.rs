@@ -44,6 +44,18 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the next fire times of a schedule expression.
     Next(NextArgs),
+    /// Run a task now, in the foreground, streaming its progress.
+    Run(RunArgs),
+    /// List recent runs.
+    Runs(RunsArgs),
+    /// Show a run's transcript (`-f` follows a live run).
+    Logs(LogsArgs),
+    /// List proposals waiting for review, or show one run's report and diff.
+    Review(ReviewArgs),
+    /// Apply a run's proposal to your working tree (uncommitted) and drop its branch.
+    Apply(RunArg),
+    /// Drop a run's proposal and its branch.
+    Discard(RunArg),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -212,4 +224,59 @@ pub struct NextArgs {
 pub struct CompletionsArgs {
     /// bash, zsh, fish, elvish or powershell.
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Task name, or `project/name` when two projects share a name.
+    pub task: String,
+    /// Record the model's responses to this file, for `model = "replay:FILE"`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Print only the outcome, not each step.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only the runs of this task.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Only runs in this state (e.g. `failed`, `waiting_approval`).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// How many runs to list, newest first.
+    #[arg(short = 'n', long = "limit", default_value_t = 20)]
+    pub limit: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// A run id, or a unique part of one.
+    pub run: String,
+    /// Keep printing as the run goes, until it ends.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Print the raw transcript (JSON lines).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// A run id, or a unique part of one; without it, list the proposals waiting for review.
+    pub run: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArg {
+    /// A run id, or a unique part of one.
+    pub run: String,
 }

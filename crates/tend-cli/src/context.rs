@@ -49,7 +49,7 @@ impl Context {
         };
         let project = find_project(&start).map(|root| ProjectPaths::new(&root));
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
+            .enable_all()
             .build()
             .context("cannot start the async runtime")?;
         Ok(Context {

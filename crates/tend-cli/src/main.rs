@@ -10,6 +10,8 @@ mod context;
 mod exit;
 mod load;
 mod output;
+mod progress;
+mod runref;
 
 use std::process::ExitCode;
 

@@ -3,8 +3,12 @@
 mod add;
 mod init;
 mod list;
+mod logs;
 mod next;
 mod pause;
+mod review;
+mod run;
+mod runs;
 mod show;
 mod validate;
 
@@ -36,6 +40,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pause(args) => pause::run(&ctx, args, pause::Action::Pause)?,
         Command::Resume(args) => pause::run(&ctx, args, pause::Action::Resume)?,
         Command::Validate(args) => return validate::run(&ctx, args),
+        Command::Run(args) => return run::run(&ctx, args),
+        Command::Runs(args) => runs::run(&ctx, args)?,
+        Command::Logs(args) => logs::run(&ctx, args)?,
+        Command::Review(args) => review::review(&ctx, args)?,
+        Command::Apply(args) => review::apply(&ctx, args)?,
+        Command::Discard(args) => review::discard(&ctx, args)?,
         Command::Completions(_) | Command::Next(_) => {}
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,151 @@
+//! `tend run TASK`: one run now, in the foreground, streaming its progress.
+
+use std::io::Write;
+use std::path::Path;
+
+use tend_agent::AgentEvent;
+use tend_run::{RunRequest, Runner, branch_name, model_choice};
+use tend_store::{NewRun, RunState, Trigger};
+
+use crate::catalog::{Catalog, Reach, registered_roots};
+use crate::cli::RunArgs;
+use crate::context::Context;
+use crate::exit::{InvalidInput, invalid};
+use crate::output::say;
+use crate::progress::{self, Text};
+
+pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
+    let now = ctx.now();
+    let store = ctx.store()?;
+    let catalog = Catalog::load(ctx, Reach::Everywhere(registered_roots(ctx, &store)?))?;
+    let entry = catalog.find(ctx, &args.task)?;
+    let task = match &entry.resolved {
+        Ok(task) => task.clone(),
+        Err(errors) => {
+            return Err(anyhow::Error::new(InvalidInput(
+                tend_config::render_errors(errors),
+            )));
+        }
+    };
+    let user_config = ctx.user_config()?;
+    let config = match &task.scope {
+        tend_config::Scope::Project { root } => ctx.project_config(&user_config, root)?,
+        tend_config::Scope::User => user_config,
+    };
+    let mut model = model_choice(&task, &config, &|name| std::env::var(name).ok())
+        .map_err(|e| invalid(e, None))?;
+    let recording = match &args.record {
+        Some(path) => {
+            let (client, log) = model.client.clone().recording(&model.name);
+            model.client = client;
+            Some((ctx.cwd.join(path), log))
+        }
+        None => None,
+    };
+    let is_replay = matches!(model.client, tend_model::Client::Replay(_));
+    let state = ctx.block_on(store.ensure_task(&entry.key(), now))?;
+    let run = ctx.block_on(store.create_run(&NewRun {
+        task: state.id,
+        trigger: Trigger::Manual,
+        created_at: now,
+    }))?;
+
+    let branch = match task.mode {
+        tend_policy::Mode::ReadOnly => "none (read-only)".to_owned(),
+        tend_policy::Mode::Propose | tend_policy::Mode::Auto => {
+            branch_name(&task.name, run.id.as_str())
+        }
+    };
+    say!("▶ {} · run {} · branch {branch}", entry.qualified(), run.id);
+    if is_replay {
+        say!(
+            "  replaying the recorded session {} (no model is called; the tools run for real)",
+            model.name
+        );
+    }
+    let runner = Runner {
+        store: &store,
+        paths: &ctx.paths,
+        clock: ctx.clock.as_ref(),
+    };
+    let request = RunRequest {
+        task: task.clone(),
+        task_id: state.id,
+        run_id: run.id.clone(),
+        model,
+    };
+    let quiet = args.quiet;
+    let mut at_line_start = true;
+    let mut live = |event: &AgentEvent| {
+        if quiet {
+            return;
+        }
+        let Some(text) = progress::render(event, Text::Streamed) else {
+            return;
+        };
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        // Streamed text arrives in pieces; everything else is a line of its own.
+        let _ = match event {
+            AgentEvent::TextDelta { .. } => {
+                at_line_start = text.ends_with('\n');
+                write!(out, "{text}")
+            }
+            _ => {
+                let lead = if at_line_start { "" } else { "\n" };
+                at_line_start = true;
+                writeln!(out, "{lead}{text}")
+            }
+        };
+        let _ = out.flush();
+    };
+    let result = ctx.block_on(tend_run::execute(&runner, request, &mut live));
+    if let Some((path, log)) = recording {
+        save_recording(&path, &log)?;
+        say!("  recorded the session to {}", ctx.display_path(&path));
+    }
+    let finished = match result {
+        Ok(f) => f,
+        Err(error) => {
+            ctx.block_on(store.close());
+            return Err(anyhow::anyhow!("run {} failed: {error}", run.id));
+        }
+    };
+    ctx.block_on(store.close());
+    say!("");
+    say!("{}: {}", finished.status, finished.run.state);
+    for line in finished.summary.trim().lines() {
+        say!("  {line}");
+    }
+    say!(
+        "  report  {}",
+        ctx.display_path(&finished.run_dir.join("report.md"))
+    );
+    if let Some(branch) = &finished.branch {
+        say!("  branch  {branch}");
+        say!(
+            "  next    tend review {id} · tend apply {id} · tend discard {id}",
+            id = finished.run.id
+        );
+    }
+    Ok(match finished.run.state {
+        RunState::Succeeded => std::process::ExitCode::SUCCESS,
+        _ => std::process::ExitCode::from(crate::exit::FAILURE),
+    })
+}
+
+fn save_recording(
+    path: &Path,
+    log: &std::sync::Arc<std::sync::Mutex<tend_model::Recording>>,
+) -> anyhow::Result<()> {
+    let recording = match log.lock() {
+        Ok(guard) => guard.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    recording
+        .save(path)
+        .map_err(|e| anyhow::anyhow!("cannot save the recording: {e}"))
+}

@@ -8,6 +8,9 @@ use tend_mock_model::{
 };
 
 fn http() -> reqwest::Client {
+    // Built together with tend-model, reqwest has rustls without a built-in crypto provider
+    // (cargo unifies features), so one must be installed first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
@@ -429,7 +432,7 @@ async fn shutdown_ends_a_hang() {
             .map(|r| r.status().as_u16())
     });
     // Wait until the request has arrived, without sleeping a fixed time.
-    while mock.requests().is_empty() {
+    while mock.requests().is_empty() && !request.is_finished() {
         tokio::task::yield_now().await;
     }
     mock.shutdown().await;

@@ -15,6 +15,17 @@ use crate::{anthropic, openai};
 /// Error bodies longer than this are cut when read (they are shown to people).
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// Installs ring as rustls's process-wide crypto provider, unless one is installed already.
+///
+/// reqwest is built with rustls but without a provider of its own (aws-lc-rs is too slow to
+/// build), and cargo unifies features: every `reqwest::Client` in a process that links
+/// tend-model panics at `build()` unless this ran first. tend-model's clients call it
+/// themselves; other code that builds a `reqwest::Client` should call it too.
+pub fn install_tls_provider() {
+    // An error means another provider was installed first, which serves just as well.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
     pub provider: Provider,
@@ -78,9 +89,7 @@ impl Transport {
         request_id_header: &'static str,
     ) -> Result<Transport, ModelError> {
         let setup = |detail: String| ModelError::Setup { provider, detail };
-        // rustls needs a process-wide crypto provider; ring is the one compiled in. Another part
-        // of the process may have installed one already, which is just as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("tend/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(settings.timeout)

@@ -41,6 +41,7 @@ mod types;
 pub use anthropic::{ANTHROPIC_VERSION, AnthropicClient};
 pub use client::Client;
 pub use error::ModelError;
+pub use http::install_tls_provider;
 pub use openai::{MaxTokensField, OpenAiClient};
 pub use price::{Price, PriceTable, cost_micro_usd};
 pub use replay::{RECORDING_VERSION, RecordedTurn, Recorder, Recording, ReplayClient};

@@ -66,6 +66,12 @@ impl OpenAiClient {
         self
     }
 
+    /// The field that carries `max_tokens`: `max_completion_tokens` for OpenAI's own API,
+    /// `max_tokens` for other servers.
+    pub fn max_tokens_field(&self) -> MaxTokensField {
+        self.max_tokens_field
+    }
+
     /// Overrides the choice made from the base URL.
     pub fn with_max_tokens_field(mut self, field: MaxTokensField) -> OpenAiClient {
         self.max_tokens_field = field;

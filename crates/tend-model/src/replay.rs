@@ -28,8 +28,9 @@ pub struct Recording {
 pub struct RecordedTurn {
     #[serde(flatten)]
     pub response: ModelResponse,
-    #[serde(default)]
-    pub tools: Vec<String>,
+    /// `None` (no `tools` key, as in a hand-written recording): any tool set is accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<String>>,
 }
 
 impl Recording {
@@ -125,10 +126,10 @@ impl ReplayClient {
             });
         };
         let requested = tool_names(req);
-        if turn.tools != requested {
+        if let Some(recorded) = turn.tools.as_ref().filter(|tools| **tools != requested) {
             return Err(ModelError::ToolSetMismatch {
                 turn: index + 1,
-                recorded: turn.tools.clone(),
+                recorded: recorded.clone(),
                 requested,
             });
         }
@@ -178,7 +179,7 @@ impl Recorder {
             .turns
             .push(RecordedTurn {
                 response: response.clone(),
-                tools: tool_names(req),
+                tools: Some(tool_names(req)),
             });
     }
 }

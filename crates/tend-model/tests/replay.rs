@@ -37,7 +37,7 @@ fn recording() -> Recording {
                     },
                     request_id: Some("req_1".into()),
                 },
-                tools: vec!["bash".into(), "read".into()],
+                tools: Some(vec!["bash".into(), "read".into()]),
             },
             RecordedTurn {
                 response: ModelResponse {
@@ -46,7 +46,7 @@ fn recording() -> Recording {
                     usage: Usage::default(),
                     request_id: None,
                 },
-                tools: vec!["bash".into(), "read".into()],
+                tools: Some(vec!["bash".into(), "read".into()]),
             },
         ],
     }
@@ -211,4 +211,36 @@ async fn failed_responses_are_not_recorded() {
         panic!("not a recorder");
     };
     assert_eq!(recorder.recording().turns.len(), 0);
+}
+
+#[tokio::test]
+async fn a_hand_written_recording_without_tools_accepts_any_tool_set() {
+    let text = r#"{
+      "version": 1,
+      "provider": "anthropic",
+      "model": "claude-sonnet-4-5",
+      "turns": [
+        {"content": [{"type": "text", "text": "Nothing to do."}], "stop": "end_turn",
+         "usage": {"input_tokens": 1, "output_tokens": 2, "cache_read_tokens": 0, "cache_write_tokens": 0}}
+      ]
+    }"#;
+    let client = Client::Replay(ReplayClient::new(Recording::from_json(text).unwrap()));
+    let response = run(&client, &request_with_tools(&["anything"]))
+        .await
+        .0
+        .unwrap();
+    assert_eq!(
+        response,
+        ModelResponse {
+            content: vec![Content::text("Nothing to do.")],
+            stop: StopReason::EndTurn,
+            usage: Usage {
+                input_tokens: 1,
+                output_tokens: 2,
+                cache_read_tokens: 0,
+                cache_write_tokens: 0,
+            },
+            request_id: None,
+        }
+    );
 }

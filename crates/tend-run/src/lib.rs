@@ -22,7 +22,7 @@ pub use client::{ModelChoice, model_choice};
 pub use memory::{TaskMemory, Writable, project_memory};
 pub use owner::{is_alive, process_tag, this_process};
 pub use report::{ReportFacts, render as render_report};
-pub use workspace::{Workspace, branch_name};
+pub use workspace::{KeepBranch, Workspace, branch_name};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -40,6 +40,8 @@ pub enum RunError {
     Encode(String),
     #[error("{0}")]
     Model(String),
+    #[error("task `{0}` already has {1} runs in progress; wait for one to end")]
+    Busy(String, usize),
     #[error("engine `{0}` is not supported by this version of tend yet; use engine = \"builtin\"")]
     Engine(Engine),
 }
@@ -128,7 +130,17 @@ async fn prepare_and_run(
         Scope::Project { root } => Some(root.as_path()),
         Scope::User => None,
     };
-    let ws = workspace::prepare(project, task.mode, &task.name, id.as_str(), dir).await?;
+    let pool = runner.paths.state_dir.join("worktrees");
+    let ws = workspace::prepare(&workspace::Spec {
+        project,
+        mode: task.mode,
+        task: &task.name,
+        task_id: request.task_id.get(),
+        run_id: id.as_str(),
+        run_dir: dir,
+        pool: &pool,
+    })
+    .await?;
     store.set_run_workspace(id, ws.dir(), ws.branch()).await?;
     let writable = match ws {
         Workspace::InPlace { .. } => Writable::No,
@@ -282,18 +294,12 @@ async fn prepare_and_run(
             .set_proposal(id, tend_store::ProposalState::Pending)
             .await?;
     }
-    if let Workspace::Worktree {
-        repo,
-        dir: wt,
-        branch,
-        ..
-    } = &ws
-    {
-        git::remove_worktree(repo, wt).await?;
-        if !changed {
-            git::delete_branch(repo, branch).await?;
-        }
-    }
+    let keep = if changed {
+        workspace::KeepBranch::Yes
+    } else {
+        workspace::KeepBranch::No
+    };
+    workspace::finish(&ws, keep).await?;
     Ok(Finished {
         run,
         status,

@@ -193,9 +193,14 @@ async fn a_run_fixes_the_failing_test_on_its_branch_and_leaves_the_checkout_alon
         CALC
     );
     assert_eq!(git(&s.repo, &["status", "--porcelain"]), "");
-    // The worktree is gone; the branch stays for review.
-    assert!(!finished.run_dir.join("worktree").exists());
-    assert_eq!(git(&s.repo, &["worktree", "list"]).lines().count(), 1);
+    // The worktree is kept for the next run, detached: the branch is free for review.
+    let worktrees = git(&s.repo, &["worktree", "list", "--porcelain"]);
+    assert_eq!(worktrees.matches("worktree ").count(), 2, "{worktrees}");
+    assert!(worktrees.contains("detached"), "{worktrees}");
+    assert!(
+        !worktrees.contains(&format!("branch refs/heads/{branch}")),
+        "{worktrees}"
+    );
 
     // The tool results the model saw: the test failing, then passing.
     let bash_outputs: Vec<String> = events
@@ -338,5 +343,53 @@ async fn a_run_outside_a_repository_fails_clearly_and_is_recorded() {
     let stored = s.store.run(&run_id).await.unwrap().unwrap();
     assert_eq!(stored.state, RunState::Failed);
     assert_eq!(mock.requests().len(), 0);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_next_run_reuses_the_worktree_from_a_clean_base() {
+    let s = setup("schedule = \"manual\"\nmodel = \"anthropic:claude-sonnet-4-5\"").await;
+    let fix = Script::new([
+        Step::tool_use(
+            "edit",
+            json!({"path": "calc.sh", "old_string": "$1 - $2", "new_string": "$1 + $2"}),
+        ),
+        Step::tool_use(
+            "write",
+            json!({"path": "leftover.txt", "content": "scratch"}),
+        ),
+        Step::tool_use(
+            "report",
+            json!({"status": "changed", "summary": "Fixed add."}),
+        ),
+    ]);
+    let mock = MockModel::start(fix).await.unwrap();
+    let (first, _, _) = run(&s, &mock).await;
+    let first = first.unwrap();
+    mock.shutdown().await;
+    let look = Script::new([
+        Step::tool_use("bash", json!({"command": "cat calc.sh; ls; pwd"})),
+        Step::tool_use(
+            "report",
+            json!({"status": "nothing-to-do", "summary": "Looked."}),
+        ),
+    ]);
+    let mock = MockModel::start(look).await.unwrap();
+    let (second, events, _) = run(&s, &mock).await;
+    let second = second.unwrap();
+    assert_eq!(
+        second.run.worktree, first.run.worktree,
+        "the same kept worktree"
+    );
+    let seen = events
+        .iter()
+        .find_map(|e| match e {
+            AgentEvent::ToolResult { content, .. } => Some(content.clone()),
+            _ => None,
+        })
+        .unwrap();
+    // The second run starts from the repository's HEAD, not from the first run's changes.
+    assert!(seen.contains("$1 - $2"), "{seen}");
+    assert!(!seen.contains("leftover.txt"), "{seen}");
     mock.shutdown().await;
 }

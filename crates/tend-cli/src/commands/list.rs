@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 use tend_config::TaskFileError;
-use tend_store::{Run, TaskId, TaskState};
+use tend_store::{Run, TaskId, TaskKey, TaskState};
 
 use crate::catalog::{Catalog, Entry, Reach, registered_roots};
 use crate::cli::ListArgs;
@@ -77,10 +77,24 @@ pub fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<()> {
         ctx.block_on(store.register_project(&project.root, now))?;
         roots.push(project.root.clone());
     }
-    let catalog = Catalog::load(ctx, Reach::Everywhere(roots))?;
+    // Reading what the store knows takes about as long as parsing a few hundred task files
+    // and does not depend on them: do both at once.
+    let (catalog, known, last_runs) = std::thread::scope(|s| {
+        let reads = s.spawn(|| -> anyhow::Result<_> {
+            let known = ctx.block_on(store.task_states())?;
+            let last_runs = ctx.block_on(store.last_runs())?;
+            Ok((known, last_runs))
+        });
+        let catalog = Catalog::load(ctx, Reach::Everywhere(roots));
+        let reads = match reads.join() {
+            Ok(reads) => reads,
+            Err(payload) => std::panic::resume_unwind(payload),
+        };
+        let (known, last_runs) = reads?;
+        anyhow::Ok((catalog?, known, last_runs))
+    })?;
     let keys: Vec<_> = catalog.entries.iter().map(Entry::key).collect();
-    let states = ctx.block_on(store.ensure_tasks(&keys, now))?;
-    let last_runs = ctx.block_on(store.last_runs())?;
+    let states = states_of(ctx, &store, &keys, known, now)?;
     ctx.block_on(store.close());
     let last_by_task: HashMap<TaskId, Run> = last_runs.into_iter().map(|r| (r.task, r)).collect();
     let mut rows: Vec<Row> = catalog
@@ -113,6 +127,30 @@ pub fn run(ctx: &Context, args: &ListArgs) -> anyhow::Result<()> {
     std::mem::forget(rows);
     std::mem::forget(catalog);
     Ok(())
+}
+
+/// The store's state of each task, in `keys`' order. Tasks the store does not know yet (or
+/// knew as removed) go through `ensure_tasks`, which records them; in the usual case, every
+/// task known already, this is only a lookup in what was read.
+fn states_of(
+    ctx: &Context,
+    store: &tend_store::Store,
+    keys: &[TaskKey],
+    known: Vec<TaskState>,
+    now: Timestamp,
+) -> anyhow::Result<Vec<TaskState>> {
+    let known: HashMap<TaskKey, TaskState> = known
+        .into_iter()
+        .filter(|state| state.removed_at.is_none())
+        .map(|state| (state.key.clone(), state))
+        .collect();
+    if keys.iter().all(|key| known.contains_key(key)) {
+        return Ok(keys
+            .iter()
+            .filter_map(|key| known.get(key).cloned())
+            .collect());
+    }
+    Ok(ctx.block_on(store.ensure_tasks(keys, now))?)
 }
 
 fn row(ctx: &Context, entry: &Entry, state: &TaskState, last: Option<&Run>, now: Timestamp) -> Row {

@@ -119,10 +119,11 @@ fn summarize_result(detail: &ToolDetail, content: &str) -> String {
                 (false, None, Some(sig)) => format!("killed by signal {sig}"),
                 (false, None, None) => "ended".to_owned(),
             };
+            // The last line the command printed, not the tool's own `[exit code …]` notes.
             let last = content
                 .lines()
                 .rev()
-                .find(|l| !l.trim().is_empty())
+                .find(|l| !l.trim().is_empty() && !l.starts_with('['))
                 .unwrap_or("");
             format!(
                 "{how} in {:.1}s  {}",

@@ -13,6 +13,7 @@ mod init;
 mod list;
 mod next;
 mod pause;
+mod runs;
 mod show;
 mod store;
 mod validate;

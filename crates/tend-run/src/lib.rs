@@ -3,10 +3,12 @@
 //! `diff.patch` and the transcript in `runs/<run-id>/`, and the run's record in the store.
 
 mod client;
+pub mod failpoint;
 pub mod git;
 mod memory;
 mod owner;
 mod report;
+mod stop;
 pub mod transcript;
 mod workspace;
 
@@ -22,6 +24,7 @@ pub use client::{ModelChoice, model_choice};
 pub use memory::{TaskMemory, Writable, project_memory};
 pub use owner::{is_alive, process_tag, this_process};
 pub use report::{ReportFacts, render as render_report};
+pub use stop::{StopHandle, StopReason, StopSignal, stop_pair};
 pub use workspace::{KeepBranch, Workspace, branch_name};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +88,19 @@ pub async fn execute(
     request: RunRequest,
     live: &mut (dyn FnMut(&AgentEvent) + Send),
 ) -> Result<Finished, RunError> {
+    execute_with_stop(runner, request, live, StopSignal::never()).await
+}
+
+/// [`execute`], stoppable from outside through `stop`: the session is dropped where it is
+/// (its shell commands are killed), whatever the agent changed so far is committed on the run
+/// branch as after a limit, and the run ends `cancelled` or `interrupted` as the
+/// [`StopReason`] says.
+pub async fn execute_with_stop(
+    runner: &Runner<'_>,
+    request: RunRequest,
+    live: &mut (dyn FnMut(&AgentEvent) + Send),
+    stop: StopSignal,
+) -> Result<Finished, RunError> {
     let store = runner.store;
     let id = request.run_id.clone();
     let dir = run_dir(runner.paths, id.as_str());
@@ -93,7 +109,7 @@ pub async fn execute(
         .set_run_state(&id, RunState::Preparing, runner.clock.now())
         .await?;
     store.set_run_owner(&id, Some(&this_process())).await?;
-    match prepare_and_run(runner, &request, &dir, live).await {
+    match prepare_and_run(runner, &request, &dir, live, stop).await {
         Ok(finished) => Ok(finished),
         Err(error) => {
             let end = RunEnd {
@@ -118,6 +134,7 @@ async fn prepare_and_run(
     request: &RunRequest,
     dir: &Path,
     live: &mut (dyn FnMut(&AgentEvent) + Send),
+    mut stop: StopSignal,
 ) -> Result<Finished, RunError> {
     let task = &request.task;
     if task.engine != Engine::Builtin {
@@ -187,7 +204,10 @@ async fn prepare_and_run(
     let mut transcript = transcript::Transcript::create(&dir.join("transcript.jsonl"))?;
     let mut write_error = None;
     let clock = runner.clock;
+    // What the session did so far, should it be stopped before it can say so itself.
+    let mut so_far = SoFar::default();
     let mut sink = |event: AgentEvent| {
+        so_far.note(&event);
         if let Err(e) = transcript.write(clock.now(), &event)
             && write_error.is_none()
         {
@@ -195,8 +215,38 @@ async fn prepare_and_run(
         }
         live(&event);
     };
-    let outcome =
-        tend_agent::run_session(&request.model.client, &tools_ws, &ctx, &settings, &mut sink).await;
+    let stopped = stop.requested();
+    let session = async {
+        match stopped {
+            Some(reason) => Err(reason),
+            None => tokio::select! {
+                outcome = tend_agent::run_session(
+                    &request.model.client, &tools_ws, &ctx, &settings, &mut sink,
+                ) => Ok(outcome),
+                reason = stop.stopped() => Err(reason),
+            },
+        }
+    };
+    let session = session.await;
+    let (outcome, stopped) = match session {
+        Ok(outcome) => (outcome, None),
+        Err(reason) => {
+            let outcome = so_far.stopped_outcome(reason);
+            let end = AgentEvent::End {
+                reason: outcome.end,
+                turns: outcome.turns,
+                usage: outcome.usage,
+                cost_micro_usd: outcome.cost_micro_usd,
+            };
+            if let Err(e) = transcript.write(clock.now(), &end)
+                && write_error.is_none()
+            {
+                write_error = Some(e);
+            }
+            live(&end);
+            (outcome, Some(reason))
+        }
+    };
     if let Some(e) = write_error {
         return Err(e);
     }
@@ -250,12 +300,16 @@ async fn prepare_and_run(
         changed,
         &mut notes,
     );
-    let state = match (outcome.end, status) {
-        (EndReason::Finished, ReportStatus::Failed) => RunState::Failed,
-        (EndReason::Finished, _) => RunState::Succeeded,
-        (EndReason::Timeout, _) => RunState::TimedOut,
-        (EndReason::Cancelled, _) => RunState::Cancelled,
-        (EndReason::MaxTurns | EndReason::Budget | EndReason::ModelError, _) => RunState::Failed,
+    let state = match (stopped, outcome.end, status) {
+        (Some(StopReason::Cancelled), _, _) => RunState::Cancelled,
+        (Some(StopReason::Interrupted), _, _) => RunState::Interrupted,
+        (None, EndReason::Finished, ReportStatus::Failed) => RunState::Failed,
+        (None, EndReason::Finished, _) => RunState::Succeeded,
+        (None, EndReason::Timeout, _) => RunState::TimedOut,
+        (None, EndReason::Cancelled, _) => RunState::Cancelled,
+        (None, EndReason::MaxTurns | EndReason::Budget | EndReason::ModelError, _) => {
+            RunState::Failed
+        }
     };
     let ended = runner.clock.now();
     let facts = ReportFacts {
@@ -276,6 +330,7 @@ async fn prepare_and_run(
     };
     write(&dir.join("report.md"), &render_report(&facts))?;
     write(&dir.join("diff.patch"), &diff_text)?;
+    failpoint::hit("writing-report");
     let end = RunEnd {
         state,
         status: Some(store_status(status)),
@@ -374,5 +429,69 @@ fn human_duration(d: Duration) -> String {
         1..60 => format!("{s}s"),
         60..3600 => format!("{}m {}s", s / 60, s % 60),
         _ => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A session's progress as its events tell it, for a session that was stopped from outside
+/// and so cannot report its own end.
+#[derive(Default)]
+struct SoFar {
+    turns: u32,
+    usage: tend_model::Usage,
+    cost_micro_usd: Option<u64>,
+    report: Option<tend_agent::Report>,
+    final_text: Option<String>,
+}
+
+impl SoFar {
+    fn note(&mut self, event: &AgentEvent) {
+        match event {
+            AgentEvent::Request { turn, .. } => self.turns = self.turns.max(*turn),
+            AgentEvent::Usage {
+                usage,
+                cost_micro_usd,
+                ..
+            } => {
+                self.usage.input_tokens += usage.input_tokens;
+                self.usage.output_tokens += usage.output_tokens;
+                self.usage.cache_read_tokens += usage.cache_read_tokens;
+                self.usage.cache_write_tokens += usage.cache_write_tokens;
+                if let Some(cost) = cost_micro_usd {
+                    *self.cost_micro_usd.get_or_insert(0) += cost;
+                }
+            }
+            AgentEvent::AssistantText { text, .. } => self.final_text = Some(text.clone()),
+            AgentEvent::Report { status, summary } => {
+                self.report = Some(tend_agent::Report {
+                    status: *status,
+                    summary: summary.clone(),
+                });
+            }
+            AgentEvent::Start { .. }
+            | AgentEvent::TextDelta { .. }
+            | AgentEvent::ToolCall { .. }
+            | AgentEvent::ToolResult { .. }
+            | AgentEvent::Refused { .. }
+            | AgentEvent::Retry { .. }
+            | AgentEvent::Compacted { .. }
+            | AgentEvent::End { .. } => {}
+        }
+    }
+
+    fn stopped_outcome(&self, reason: StopReason) -> tend_agent::SessionOutcome {
+        let why = match reason {
+            StopReason::Cancelled => "the run was cancelled",
+            StopReason::Interrupted => "the run was interrupted: tend stopped",
+        };
+        tend_agent::SessionOutcome {
+            end: EndReason::Cancelled,
+            report: self.report.clone(),
+            final_text: self.final_text.clone(),
+            error: Some(why.to_owned()),
+            turns: self.turns,
+            usage: self.usage,
+            cost_micro_usd: self.cost_micro_usd,
+            messages: Vec::new(),
+        }
     }
 }

@@ -13,7 +13,10 @@ use tend_config::{
     Config, FixedClock, MachineZone, Paths, ResolvedTask, Scope, TaskFile, ZoneName,
 };
 use tend_mock_model::{ErrorReply, MockContent, MockModel, Script, Step};
-use tend_run::{RunRequest, Runner, execute, model_choice, transcript};
+use tend_run::{
+    RunRequest, Runner, StopReason, StopSignal, execute_with_stop, model_choice, stop_pair,
+    transcript,
+};
 use tend_store::{NewRun, RunState, Store, TaskKey, Trigger};
 
 const CALC: &str = "add() { echo $(( $1 - $2 )); }\n";
@@ -92,6 +95,20 @@ async fn run(
     Vec<AgentEvent>,
     tend_store::RunId,
 ) {
+    run_with(s, mock, StopSignal::never(), |_| {}).await
+}
+
+/// [`run`] with a stop signal, and a look at each event as it happens.
+async fn run_with(
+    s: &Setup,
+    mock: &MockModel,
+    stop: StopSignal,
+    mut on_event: impl FnMut(&AgentEvent) + Send,
+) -> (
+    Result<tend_run::Finished, tend_run::RunError>,
+    Vec<AgentEvent>,
+    tend_store::RunId,
+) {
     let repo = s.repo.canonicalize().unwrap();
     let file = TaskFile::load(
         &repo.join(".tend/tasks/fix.md"),
@@ -139,9 +156,15 @@ async fn run(
         run_id: run.id.clone(),
         model,
     };
-    let result = execute(&runner, request, &mut |e: &AgentEvent| {
-        events.push(e.clone())
-    })
+    let result = execute_with_stop(
+        &runner,
+        request,
+        &mut |e: &AgentEvent| {
+            on_event(e);
+            events.push(e.clone());
+        },
+        stop,
+    )
     .await;
     (result, events, run.id)
 }
@@ -391,5 +414,74 @@ async fn the_next_run_reuses_the_worktree_from_a_clean_base() {
     // The second run starts from the repository's HEAD, not from the first run's changes.
     assert!(seen.contains("$1 - $2"), "{seen}");
     assert!(!seen.contains("leftover.txt"), "{seen}");
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_run_stops_its_command_keeps_its_changes_and_ends_cancelled() {
+    let s = setup("schedule = \"manual\"\nmodel = \"anthropic:claude-sonnet-4-5\"").await;
+    let script = Script::new([
+        Step::tool_use(
+            "edit",
+            json!({"path": "calc.sh", "old_string": "$1 - $2", "new_string": "$1 + $2"}),
+        ),
+        Step::tool_use("bash", json!({"command": "sleep 30"})),
+        Step::tool_use("report", json!({"status": "changed", "summary": "never"})),
+    ]);
+    let mock = MockModel::start(script).await.unwrap();
+    let (handle, signal) = stop_pair();
+    let started = std::time::Instant::now();
+    let (result, events, run_id) = run_with(&s, &mock, signal, |e| {
+        if matches!(e, AgentEvent::ToolCall { name, .. } if name == "bash") {
+            handle.stop(StopReason::Cancelled);
+        }
+    })
+    .await;
+    let finished = result.unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(finished.run.state, RunState::Cancelled);
+    assert_eq!(finished.status, ReportStatus::Failed);
+    // The edit made before the cancel is kept on the branch for a human to look at.
+    let branch = format!("tend/fix/{run_id}");
+    assert_eq!(finished.branch.as_deref(), Some(branch.as_str()));
+    assert_eq!(
+        git(&s.repo, &["show", &format!("{branch}:calc.sh")]),
+        "add() { echo $(( $1 + $2 )); }\n"
+    );
+    let report = std::fs::read_to_string(finished.run_dir.join("report.md")).unwrap();
+    assert!(report.contains("the run was cancelled"), "{report}");
+    let last = events.last().unwrap();
+    assert!(
+        matches!(
+            last,
+            AgentEvent::End {
+                reason: tend_agent::EndReason::Cancelled,
+                turns: 2,
+                ..
+            }
+        ),
+        "{last:?}"
+    );
+    let lines = transcript::read(&finished.run_dir.join("transcript.jsonl")).unwrap();
+    assert_eq!(lines.last().map(|l| l.event.kind()), Some("end"));
+    let stored = s.store.run(&run_id).await.unwrap().unwrap();
+    assert_eq!(stored.state, RunState::Cancelled);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_run_stopped_before_its_session_is_interrupted_without_calling_the_model() {
+    let s = setup("schedule = \"manual\"\nmodel = \"anthropic:claude-sonnet-4-5\"").await;
+    let mock = MockModel::start(Script::new([])).await.unwrap();
+    let (handle, signal) = stop_pair();
+    handle.stop(StopReason::Interrupted);
+    let (result, events, run_id) = run_with(&s, &mock, signal, |_| {}).await;
+    let finished = result.unwrap();
+    assert_eq!(finished.run.state, RunState::Interrupted);
+    assert_eq!(mock.requests().len(), 0);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let stored = s.store.run(&run_id).await.unwrap().unwrap();
+    assert_eq!(stored.state, RunState::Interrupted);
+    assert!(stored.ended_at.is_some());
     mock.shutdown().await;
 }

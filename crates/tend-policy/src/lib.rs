@@ -1,179 +1,117 @@
-//! The permission policy: modes and `tool(argument-glob)` rules.
+//! The permission policy: modes, `tool(argument-glob)` rules, and the engine that decides every
+//! tool call of a run.
 //!
-//! Pure: no IO, no clock. This module parses and validates rules at load time; evaluating them
-//! against tool calls (deny → ask → allow, compound shell commands) is built on top of these types.
+//! Pure: no IO, no clock, no processes. [`Rule`]s are parsed (and their patterns checked) when a
+//! task file loads; a [`Policy`] is compiled once per run into a [`CompiledPolicy`], whose
+//! [`decide`](CompiledPolicy::decide) answers each [`Call`] with a [`Decision`]: a [`Verdict`]
+//! (`allow`, `ask`, `deny`) and a [`Reason`] naming the rule or the mode default that decided,
+//! for the transcript.
+//!
+//! # Order
+//! Deny rules first (any match denies: deny always wins), then ask rules, then allow rules,
+//! then the mode's default. An allow rule is still capped by the mode (see below).
+//!
+//! A shell command string is split into every simple command it would run (see [`shell`]): the
+//! whole is denied if any command is denied, else asked if any is asked, else allowed. Rules
+//! are matched against each command as written and against the command under its wrappers
+//! (`timeout 5 rm -rf x` is also matched as `rm -rf x`). Deny and ask rules also see
+//! normalised forms (`/bin/rm` as `rm`, `git -C dir push` as `git push`, `cargo +nightly
+//! publish` as `cargo publish`, the command under `sudo` or under a `PATH=…` assignment); allow
+//! rules do not, so an allow rule is never stretched to cover what it does not literally name.
+//!
+//! # Rules
+//! - `bash(PATTERN)`: words split on blanks (quotes group them, `\` escapes); `*` matches any
+//!   text, across words; a trailing ` *` also matches nothing, so `bash(cargo test *)` matches
+//!   `cargo test` and `cargo test --all` but not `cargo testify`. Quoting in the command does
+//!   not matter (`'git' "push"` is `git push`), but word boundaries do: `bash(echo a b)` does not
+//!   match `echo "a b"`. Arguments `xargs` will append match only `*`. Deny rules match text,
+//!   not meaning: `bash(rm -rf *)` does not catch `rm -fr x`; write `bash(rm *)` for that.
+//! - `read(…)`, `write(…)`, `edit(…)`, `glob(…)`, `grep(…)`: path globs with `globset`: `*`
+//!   stays in a directory, `**` crosses directories; `~/…` is the home directory, `/…`
+//!   absolute, anything else relative to the workspace root; a pattern without `/` (`*.pem`,
+//!   `.env`) matches that name in any directory, as in `.gitignore`; a trailing `/` means the
+//!   directory's contents. A `read` rule also covers `glob` and `grep` (the directory they
+//!   search), an `edit` rule also covers `write`.
+//! - `mcp__server__tool`, `mcp__server__*`, optionally with a pattern over the tool's compact
+//!   JSON input in which `*` matches any text: `mcp__linear__create_issue(*"team":"ENG"*)`.
+//! - A bare tool name (`bash`, `read`) matches every call of that tool.
+//!
+//! # Mode defaults
+//! What a mode does when no rule matches, and (in brackets) the most an allow rule can get:
+//!
+//! | class                                         | read-only      | propose        | auto        |
+//! |-----------------------------------------------|----------------|----------------|-------------|
+//! | `read`, `glob`, `grep`                        | allow          | allow          | allow       |
+//! | `write`, `edit`                               | deny \[deny\]  | allow          | allow       |
+//! | read-only shell command                       | allow          | allow          | allow       |
+//! | other shell command (sandboxed)               | deny           | allow          | allow       |
+//! | publishing shell command                      | deny \[ask\]   | ask \[ask\]    | ask         |
+//! | privileged shell command (`sudo`, `su`, …)    | deny           | deny           | deny        |
+//! | shell command that cannot be analysed         | ask \[ask\]    | ask \[ask\]    | ask \[ask\] |
+//! | MCP tool                                      | deny           | ask            | ask         |
+//!
+//! So `auto` grants exactly what allow rules name on top of `propose`: a `propose` run asks
+//! before every push or publish even when an allow rule names it, an `auto` run does not.
+//! Nothing the analyser cannot follow is ever allowed.
+//!
+//! ## Read-only shell commands
+//! Conservative: a command counts only with no output redirection to a file (`/dev/null`
+//! aside), no variable outside a short safe list (`LANG`, `LC_*`, `TZ`, `NO_COLOR`, `RUST_LOG`,
+//! …), a bare program name (not `./ls`), and arguments that are not run-time values that could
+//! be options. Programs: `ls`, `cat`, `head`, `tail`, `wc`, `pwd`, `echo`, `which`, `whereis`,
+//! `type`, `stat`, `cut`, `tr`, `jq`, `basename`, `dirname`, `realpath`, `readlink`, `true`,
+//! `false`, `test`, `[`, `[[`, `du`, `df`, `nl`, `tac`, `rev`, `fold`, `paste`, `join`,
+//! `expand`, `unexpand`, `comm`, `cmp`, `diff`, `od`, `hexdump`, `strings`, `md5sum`,
+//! `sha1sum`, `sha256sum`, `sha512sum`, `b2sum`, `cksum`, `base64`, `id`, `whoami`, `uname`,
+//! `printenv`, `seq`, `expr`, `nproc`, `locale`, `arch`, `groups`, `sleep`, `:`, `cd`, `grep`,
+//! `egrep`, `fgrep`, `column`, `for` headers, arithmetic on numbers, `env`/`xargs` without a
+//! command, `command -v`; and with their writing or executing options refused: `find` (no
+//! `-exec`, `-execdir`, `-ok`, `-okdir`, `-delete`, `-fprint*`, `-fls`), `fd` (no `-x`/`-X`),
+//! `rg` (no `--pre`, `--hostname-bin`), `sort` (no `-o`, `--compress-program`), `file` (no
+//! `-C`), `tree` (no `-o`), `printf` (no `-v`), `uniq` (one operand), `date` (not setting),
+//! `hostname` (not setting), `sed` (no `-i`, `-f`, and no `w`/`W`/`e` in the script), and `git`
+//! `status`, `log`, `diff`, `show`, `shortlog` (no `--output`, `--ext-diff`), `blame`,
+//! `rev-parse`, `ls-files`, `ls-tree`, `cat-file`, `describe`, `rev-list`, `merge-base`,
+//! `name-rev`, `for-each-ref`, `count-objects`, `show-ref`, `grep` (no `-O`), `branch`/`tag`
+//! (listing only), `remote` (`-v`, `get-url`), `stash` (`list`, `show`), `worktree`
+//! (`list`), `config` (get/list only), all without `-c`/`--config-env`/`--exec-path=`. Wrappers around them
+//! (`timeout`, `nice`, `env`, …) and scripts of `bash -c`/`eval` made only of them count too.
+//!
+//! ## Publishing shell commands
+//! `git push`, `git send-email`; `gh` except listing/viewing/searching (`list`, `view`,
+//! `status`, `diff`, `checks`, `watch`, `download`, `clone`, `checkout`, `search`, `auth
+//! status`) and `gh api` without fields or with `-X GET`; `npm`/`pnpm`/`yarn`/`bun` `publish`,
+//! `unpublish`, `deprecate`, `dist-tag`, `owner`, `access`; `cargo publish`, `yank`, `owner`,
+//! `login`; `twine upload`; `poetry`/`uv`/`flit`/`hatch`/`pdm publish`; `gem push|yank|owner`;
+//! `docker`/`podman`/`buildah`/`helm push`; `mvn deploy`; `gradle publish*`; `dotnet nuget
+//! push`; `curl` sending data (`-d`, `--data*`, `-F`, `--form*`, `--json`, `-T`,
+//! `--upload-file`, `-K`, `--mail-rcpt`, or a method other than GET/HEAD); `wget --post-*`,
+//! `--body-*`, `-e`, or `--method` other than GET/HEAD; `ssh`, `sftp`, `ftp`, `telnet`, `nc`;
+//! `scp`/`rsync` with a `host:path` operand; and any of these whose subcommand is only known at
+//! run time. Sandboxed runs have no network unless `sandbox.network` opens some; this list
+//! makes a human confirm the usual ways out even then.
+//!
+//! # Limits
+//! The analyser sees what the agent types, not what programs do: `make`, `cargo test` (build
+//! scripts), `python -c`, `bash script.sh` and git aliases run code it cannot see. Deny rules are
+//! a guard against typed commands; the sandbox is the boundary.
 
-use std::fmt;
-use std::str::FromStr;
+mod call;
+mod classify;
+mod decision;
+mod engine;
+mod mode;
+mod pattern;
+mod rule;
+pub mod shell;
 
-/// What a background run may do without asking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    /// Read, search, read-only shell commands.
-    ReadOnly,
-    /// Also edits and sandboxed shell commands inside the worktree; tend commits the result.
-    Propose,
-    /// Also everything an allow rule names.
-    Auto,
-}
+pub use call::Call;
+pub use decision::{Class, Decision, PartDecision, Reason, Verdict};
+pub use engine::{CompileError, CompiledPolicy, PathContext, Policy};
+pub use mode::Mode;
+pub use rule::{Rule, RuleError, RuleList, Tool, ToolSelector};
 
-impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::ReadOnly, Mode::Propose, Mode::Auto];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::ReadOnly => "read-only",
-            Mode::Propose => "propose",
-            Mode::Auto => "auto",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = RuleError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| RuleError {
-                message: format!("unknown mode `{s}`"),
-                hint: Some("use one of: read-only, propose, auto".to_owned()),
-                offset: 0,
-            })
-    }
-}
-
-/// A rule failed to parse. `offset` is the byte offset in the rule text where the problem is.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct RuleError {
-    pub message: String,
-    pub hint: Option<String>,
-    pub offset: usize,
-}
-
-/// The tools a rule can name, besides MCP tools.
-const BUILTIN_TOOLS: [&str; 6] = ["read", "write", "edit", "glob", "grep", "bash"];
-
-/// Which tool a rule is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ToolSelector {
-    /// One of tend's built-in tools, by name.
-    Builtin(String),
-    /// `mcp__server__tool`, where `tool` may be `*` for every tool of the server.
-    Mcp { server: String, tool: String },
-}
-
-/// A permission rule: `bash(cargo test *)`, `edit(src/**)`, `mcp__linear__create_issue`,
-/// `mcp__server__*`, or a bare tool name (every call of that tool).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Rule {
-    pub tool: ToolSelector,
-    /// The glob the tool's argument must match; `None` matches every call.
-    pub pattern: Option<String>,
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.tool {
-            ToolSelector::Builtin(name) => f.write_str(name)?,
-            ToolSelector::Mcp { server, tool } => write!(f, "mcp__{server}__{tool}")?,
-        }
-        if let Some(p) = &self.pattern {
-            write!(f, "({p})")?;
-        }
-        Ok(())
-    }
-}
-
-fn is_ident(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
-}
-
-impl FromStr for Rule {
-    type Err = RuleError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let err = |message: String, hint: &str, offset: usize| RuleError {
-            message,
-            hint: Some(hint.to_owned()),
-            offset,
-        };
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
-            return Err(err(
-                "empty rule".to_owned(),
-                "write a rule like `bash(cargo test *)` or `mcp__server__tool`",
-                0,
-            ));
-        }
-        let (head, pattern) = match trimmed.find('(') {
-            Some(open) => {
-                if !trimmed.ends_with(')') {
-                    return Err(err(
-                        format!("rule `{trimmed}` opens `(` but does not end with `)`"),
-                        "close the argument pattern: `bash(git push *)`",
-                        text.len(),
-                    ));
-                }
-                let inner = &trimmed[open + 1..trimmed.len() - 1];
-                if inner.trim().is_empty() {
-                    return Err(err(
-                        format!("rule `{trimmed}` has an empty argument pattern"),
-                        "leave out the parentheses to match every call of the tool",
-                        open,
-                    ));
-                }
-                (&trimmed[..open], Some(inner.to_owned()))
-            }
-            None => (trimmed, None),
-        };
-        if let Some(rest) = head.strip_prefix("mcp__") {
-            let Some((server, tool)) = rest.split_once("__") else {
-                return Err(err(
-                    format!("MCP rule `{head}` names no tool"),
-                    "write `mcp__<server>__<tool>` or `mcp__<server>__*`",
-                    0,
-                ));
-            };
-            if !is_ident(server) || !(tool == "*" || is_ident(tool)) {
-                return Err(err(
-                    format!("MCP rule `{head}` has an invalid server or tool name"),
-                    "names are letters, digits, `_`, `-` and `.`; the tool may be `*`",
-                    0,
-                ));
-            }
-            return Ok(Rule {
-                tool: ToolSelector::Mcp {
-                    server: server.to_owned(),
-                    tool: tool.to_owned(),
-                },
-                pattern,
-            });
-        }
-        if !BUILTIN_TOOLS.contains(&head) {
-            return Err(err(
-                format!("unknown tool `{head}` in rule `{trimmed}`"),
-                "rules name one of read, write, edit, glob, grep, bash, or mcp__<server>__<tool>",
-                0,
-            ));
-        }
-        Ok(Rule {
-            tool: ToolSelector::Builtin(head.to_owned()),
-            pattern,
-        })
-    }
-}
+pub(crate) use classify::safe_env;
 
 #[cfg(test)]
 mod tests {
@@ -181,52 +119,32 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     #[test]
-    fn parses_builtin_rule_with_pattern() {
-        let rule: Rule = "bash(cargo test *)".parse().unwrap();
-        assert_eq!(
-            rule,
-            Rule {
-                tool: ToolSelector::Builtin("bash".into()),
-                pattern: Some("cargo test *".into())
-            }
-        );
-        assert_eq!(rule.to_string(), "bash(cargo test *)");
-    }
-
-    #[test]
-    fn parses_mcp_rules() {
-        let rule: Rule = "mcp__linear__create_issue".parse().unwrap();
-        assert_eq!(
-            rule.tool,
-            ToolSelector::Mcp {
-                server: "linear".into(),
-                tool: "create_issue".into()
-            }
-        );
-        let all: Rule = "mcp__linear__*".parse().unwrap();
-        assert_eq!(all.to_string(), "mcp__linear__*");
-    }
-
-    #[test]
-    fn rejects_bad_rules_with_hints() {
-        for bad in [
-            "",
-            "bash(",
-            "bash()",
-            "shell(ls)",
-            "mcp__linear",
-            "mcp__a b__c",
-        ] {
-            let e = bad.parse::<Rule>().unwrap_err();
-            assert!(e.hint.is_some(), "{bad}: {e:?}");
-        }
-    }
-
-    #[test]
     fn modes_round_trip() {
         for m in Mode::ALL {
             assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
         }
         assert!("readonly".parse::<Mode>().is_err());
+    }
+
+    /// The documented lists stay in step with the code.
+    #[test]
+    fn docs_name_every_read_only_program_and_publisher() {
+        let docs: String = include_str!("lib.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for program in classify::READ_ONLY_PROGRAMS {
+            let described = docs.contains(&format!("`{program}`"))
+                || matches!(program, "for" | "env" | "xargs");
+            assert!(described, "{program}");
+        }
+        for sub in classify::READ_ONLY_GIT {
+            assert!(docs.contains(&format!("`{sub}`")), "git {sub}");
+        }
+        for entry in classify::PUBLISHING {
+            let first = entry.split([' ', '|']).next().unwrap_or_default();
+            assert!(docs.contains(first), "{entry}");
+        }
     }
 }

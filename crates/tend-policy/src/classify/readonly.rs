@@ -1,0 +1,427 @@
+//! Commands that only read: what a `read-only` run may run without a rule.
+//!
+//! Conservative on purpose. A command counts only if every one of its forms is known to leave
+//! files, processes and other machines alone: no output redirection to a file, no variable
+//! outside the safe list, a bare program name (not `./ls`), and for programs with writing or
+//! executing options, none of those options. Where an argument is only known at run time and
+//! could be such an option (`find . $x`), the command does not count.
+
+use super::{git_subcommand_index, long_name};
+use crate::shell::{ShellCommand, Word, system_name};
+
+/// Programs that only read whatever their arguments; see [`is_read_only`] for the ones whose
+/// options are checked.
+pub(crate) const READ_ONLY_PROGRAMS: [&str; 66] = [
+    "ls",
+    "cat",
+    "head",
+    "tail",
+    "wc",
+    "pwd",
+    "echo",
+    "which",
+    "whereis",
+    "type",
+    "stat",
+    "cut",
+    "tr",
+    "jq",
+    "basename",
+    "dirname",
+    "realpath",
+    "readlink",
+    "true",
+    "false",
+    "test",
+    "[",
+    "[[",
+    "du",
+    "df",
+    "nl",
+    "tac",
+    "rev",
+    "fold",
+    "paste",
+    "join",
+    "expand",
+    "unexpand",
+    "comm",
+    "cmp",
+    "diff",
+    "od",
+    "hexdump",
+    "strings",
+    "md5sum",
+    "sha1sum",
+    "sha256sum",
+    "sha512sum",
+    "b2sum",
+    "cksum",
+    "base64",
+    "id",
+    "whoami",
+    "uname",
+    "printenv",
+    "seq",
+    "expr",
+    "nproc",
+    "locale",
+    "arch",
+    "groups",
+    "sleep",
+    ":",
+    "cd",
+    "grep",
+    "egrep",
+    "fgrep",
+    "column",
+    "for",
+    "env",
+    "xargs",
+];
+
+/// `git` subcommands that only read (some with their options checked, see [`git_reads`]).
+pub(crate) const READ_ONLY_GIT: [&str; 24] = [
+    "status",
+    "log",
+    "diff",
+    "show",
+    "blame",
+    "branch",
+    "tag",
+    "remote",
+    "rev-parse",
+    "ls-files",
+    "ls-tree",
+    "cat-file",
+    "describe",
+    "rev-list",
+    "merge-base",
+    "name-rev",
+    "for-each-ref",
+    "count-objects",
+    "show-ref",
+    "shortlog",
+    "grep",
+    "stash",
+    "worktree",
+    "config",
+];
+
+pub(crate) fn is_read_only(cmd: &ShellCommand) -> bool {
+    let f = &cmd.facts;
+    if f.unsafe_env || f.wrapper_writes || cmd.redirects.iter().any(|r| r.writes_file()) {
+        return false;
+    }
+    let Some(program) = f.words.first() else {
+        // Only assignments (of safe variables) or input redirections.
+        return true;
+    };
+    if f.runs_analysed_script {
+        // `bash -c '…'`, `eval …`: the script's commands are judged on their own.
+        return true;
+    }
+    if f.runs_script_file || !program.is_static() {
+        return false;
+    }
+    if program.text.starts_with("((") || program.text.starts_with("for ((") {
+        return true;
+    }
+    let Some(name) = system_name(&program.text) else {
+        return false;
+    };
+    let args = &f.words[1..];
+    // Unseen arguments (xargs) may be any option.
+    let options_known = !f.open_args && args.iter().all(|a| a.is_static() || !a.may_be_option());
+    let none = |bad: &dyn Fn(&str) -> bool| options_known && !args.iter().any(|a| bad(&a.text));
+    match name {
+        "find" => none(&|t| {
+            matches!(
+                t,
+                "-exec"
+                    | "-execdir"
+                    | "-ok"
+                    | "-okdir"
+                    | "-delete"
+                    | "-fprint"
+                    | "-fprint0"
+                    | "-fprintf"
+                    | "-fls"
+            )
+        }),
+        "fd" | "fdfind" => none(&|t| {
+            matches!(long_name(t), "--exec" | "--exec-batch")
+                || (short_cluster(t) && (t.contains('x') || t.contains('X')))
+        }),
+        "rg" => none(&|t| matches!(long_name(t), "--pre" | "--hostname-bin")),
+        "sort" => none(&|t| {
+            matches!(long_name(t), "--output" | "--compress-program")
+                || (short_cluster(t) && t.contains('o'))
+        }),
+        "file" => none(&|t| long_name(t) == "--compile" || (short_cluster(t) && t.contains('C'))),
+        "tree" => none(&|t| short_cluster(t) && t.contains('o')),
+        "printf" => none(&|t| t.starts_with("-v")),
+        "hostname" => none(&|t| !t.starts_with('-')),
+        "uniq" => options_known && args.iter().filter(|a| !a.text.starts_with('-')).count() <= 1,
+        "date" => options_known && date_reads(args),
+        "sed" => options_known && sed_reads(args),
+        "git" => !f.open_args && git_reads(args),
+        "command" => args
+            .first()
+            .is_some_and(|a| a.text == "-v" || a.text == "-V"),
+        _ => READ_ONLY_PROGRAMS.contains(&name),
+    }
+}
+
+/// `-abc`, not `--abc` or `-`.
+fn short_cluster(t: &str) -> bool {
+    t.starts_with('-') && !t.starts_with("--") && t.len() > 1
+}
+
+/// `date` shows the time unless asked to set it (`-s`, or an operand not starting with `+`).
+fn date_reads(args: &[Word]) -> bool {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        match t {
+            "-d" | "--date" | "-f" | "--file" | "-r" | "--reference" => i += 1,
+            _ if long_name(t) == "--set" || (short_cluster(t) && t.contains('s')) => return false,
+            _ if !t.starts_with('-') && !t.starts_with('+') => return false,
+            _ => {}
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `sed` without in-place editing, script files, or the `w`/`W`/`e` commands (which write files
+/// and run commands). Any script containing those letters is refused, which is conservative.
+fn sed_reads(args: &[Word]) -> bool {
+    // (script text, known before running)
+    let mut e_scripts: Vec<(&str, bool)> = Vec::new();
+    let mut operands: Vec<(&str, bool)> = Vec::new();
+    let mut only_operands = false;
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        i += 1;
+        let t = a.text.as_str();
+        if only_operands || !t.starts_with('-') || t == "-" {
+            operands.push((t, a.is_static()));
+            continue;
+        }
+        if t == "--" {
+            only_operands = true;
+            continue;
+        }
+        if t.starts_with("--") {
+            match (long_name(t), t.split_once('=')) {
+                ("--in-place" | "--file", _) => return false,
+                ("--expression", Some((_, script))) => e_scripts.push((script, a.is_static())),
+                ("--expression", None) => {
+                    if let Some(n) = args.get(i) {
+                        e_scripts.push((&n.text, n.is_static()));
+                    }
+                    i += 1;
+                }
+                ("--line-length", None) => i += 1,
+                _ => {}
+            }
+            continue;
+        }
+        for (j, c) in t.char_indices().skip(1) {
+            match c {
+                'i' | 'f' => return false,
+                'e' | 'l' => {
+                    let attached = &t[j + 1..];
+                    if attached.is_empty() {
+                        if let (Some(n), 'e') = (args.get(i), c) {
+                            e_scripts.push((&n.text, n.is_static()));
+                        }
+                        i += 1;
+                    } else if c == 'e' {
+                        e_scripts.push((attached, a.is_static()));
+                    }
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    // Without `-e`, the first operand is the script; the others are files.
+    let scripts = if e_scripts.is_empty() {
+        operands.into_iter().take(1).collect()
+    } else {
+        e_scripts
+    };
+    scripts
+        .iter()
+        .all(|(text, known)| *known && !text.contains(['w', 'W', 'e']))
+}
+
+fn git_reads(args: &[Word]) -> bool {
+    let Some(i) = git_subcommand_index(args) else {
+        return false;
+    };
+    // Config overrides can name programs to run (core.pager, core.fsmonitor, diff.external, …).
+    if args[..i].iter().any(|a| {
+        a.text == "-c" || a.text.starts_with("--config-env") || a.text.starts_with("--exec-path=")
+    }) {
+        return false;
+    }
+    let Some(sub) = args.get(i) else {
+        return true;
+    };
+    let rest = &args[i + 1..];
+    if !sub.is_static()
+        || !READ_ONLY_GIT.contains(&sub.text.as_str())
+        || rest.iter().any(|a| !a.is_static() && a.may_be_option())
+    {
+        return false;
+    }
+    let first = rest.first().map(|w| w.text.as_str());
+    let any = |names: &[&str]| rest.iter().any(|w| names.contains(&long_name(&w.text)));
+    match sub.text.as_str() {
+        "status" | "blame" | "rev-parse" | "ls-files" | "ls-tree" | "cat-file" | "describe"
+        | "rev-list" | "merge-base" | "name-rev" | "for-each-ref" | "count-objects"
+        | "show-ref" => true,
+        "log" | "show" | "diff" | "shortlog" => !any(&["--output", "--ext-diff"]),
+        "grep" => !rest
+            .iter()
+            .any(|w| w.text.starts_with("-O") || long_name(&w.text) == "--open-files-in-pager"),
+        "branch" => lists_only(rest, BRANCH_LISTING),
+        "tag" => lists_only(rest, TAG_LISTING),
+        "remote" => {
+            first == Some("get-url")
+                || rest
+                    .iter()
+                    .all(|w| matches!(w.text.as_str(), "-v" | "--verbose"))
+        }
+        "stash" => matches!(first, Some("list" | "show")),
+        "worktree" => first == Some("list"),
+        "config" => {
+            let reads = matches!(first, Some("get" | "list"))
+                || any(&[
+                    "--get",
+                    "--get-all",
+                    "--get-regexp",
+                    "--get-urlmatch",
+                    "--get-color",
+                    "--get-colorbool",
+                    "-l",
+                    "--list",
+                ]);
+            let writes = any(&[
+                "--add",
+                "--unset",
+                "--unset-all",
+                "--replace-all",
+                "--edit",
+                "-e",
+                "--rename-section",
+                "--remove-section",
+            ]);
+            reads && !writes
+        }
+        _ => false,
+    }
+}
+
+/// Flags of `git branch`/`git tag` that list, the ones among them taking a value, and the flag
+/// that makes operands patterns instead of names to create.
+struct Listing {
+    flags: &'static [&'static str],
+    valued: &'static [&'static str],
+}
+
+const BRANCH_LISTING: Listing = Listing {
+    flags: &[
+        "-a",
+        "--all",
+        "-r",
+        "--remotes",
+        "-v",
+        "-vv",
+        "--verbose",
+        "--show-current",
+        "--color",
+        "--no-color",
+        "--column",
+        "--no-column",
+        "-i",
+        "--ignore-case",
+        "--abbrev",
+        "--no-abbrev",
+        "-q",
+        "--quiet",
+        "--sort",
+        "--format",
+        "--contains",
+        "--no-contains",
+        "--merged",
+        "--no-merged",
+        "--points-at",
+        "-l",
+        "--list",
+    ],
+    valued: &[
+        "--contains",
+        "--no-contains",
+        "--merged",
+        "--no-merged",
+        "--points-at",
+        "--sort",
+        "--format",
+    ],
+};
+
+const TAG_LISTING: Listing = Listing {
+    flags: &[
+        "-n",
+        "--color",
+        "--no-color",
+        "--column",
+        "--no-column",
+        "-i",
+        "--ignore-case",
+        "--sort",
+        "--format",
+        "--contains",
+        "--no-contains",
+        "--merged",
+        "--no-merged",
+        "--points-at",
+        "-l",
+        "--list",
+    ],
+    valued: &[
+        "--contains",
+        "--no-contains",
+        "--merged",
+        "--no-merged",
+        "--points-at",
+        "--sort",
+        "--format",
+    ],
+};
+
+fn lists_only(rest: &[Word], listing: Listing) -> bool {
+    let list_mode = rest
+        .iter()
+        .any(|w| matches!(w.text.as_str(), "-l" | "--list"));
+    let mut i = 0;
+    while let Some(w) = rest.get(i) {
+        let t = w.text.as_str();
+        i += 1;
+        if listing.valued.contains(&t) {
+            i += 1;
+        } else if t.starts_with('-') {
+            let numbered = t.starts_with("-n") && t[2..].chars().all(|c| c.is_ascii_digit());
+            if !listing.flags.contains(&long_name(t)) && !numbered {
+                return false;
+            }
+        } else if !list_mode {
+            return false;
+        }
+    }
+    true
+}

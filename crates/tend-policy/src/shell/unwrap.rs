@@ -1,0 +1,359 @@
+//! From parsed simple commands to [`ShellCommand`]s: wrappers seen through, nested scripts
+//! analysed, and the forms of each command that rules are matched against.
+
+use super::parse::{Here, Parser, RawCommand};
+use super::word::Word;
+use super::wrappers::{ScriptFrom, Seen, env_name, see_through};
+use super::{Redirect, RedirectKind, ShellCommand, ShellError, render};
+use crate::safe_env;
+
+/// How far nested scripts (`bash -c 'eval "sh -c …"'`) are followed.
+const MAX_SCRIPT_DEPTH: usize = 8;
+
+/// What the classifiers and rule matcher need beyond the public fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Facts {
+    /// The forms of the command that rules are matched against, as written first.
+    pub layers: Vec<Layer>,
+    /// The effective program and arguments.
+    pub words: Vec<Word>,
+    /// `xargs` appends arguments nobody can see yet.
+    pub open_args: bool,
+    /// Runs with other privileges (`sudo`, `doas`, `su`, `pkexec`).
+    pub privileged: bool,
+    /// A variable outside [`safe_env`] is set, so the program may behave unlike itself.
+    pub unsafe_env: bool,
+    /// A wrapper writes a file (`time -o FILE`).
+    pub wrapper_writes: bool,
+    /// The command only runs a script that was analysed (its commands follow it in the list).
+    pub runs_analysed_script: bool,
+    /// `bash` and friends reading their script from a file (`bash x.sh`, `sh < x.sh`).
+    pub runs_script_file: bool,
+}
+
+/// One form of a command for rule matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Layer {
+    pub words: Vec<String>,
+    pub open_args: bool,
+    pub usable: LayerUse,
+}
+
+/// Which rules may match a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LayerUse {
+    /// Exactly what runs: any rule.
+    AllRules,
+    /// A normalised or weakened form (`/bin/rm` as `rm`, `git -C d push` as `git push`, the
+    /// command under `sudo` or under `PATH=…`): deny and ask rules only, so that they catch it,
+    /// while an allow rule cannot be stretched to cover it.
+    DenyAndAskRules,
+}
+
+impl Layer {
+    fn new(words: &[Word], open_args: bool, usable: LayerUse) -> Layer {
+        Layer {
+            words: words.iter().map(|w| w.text.clone()).collect(),
+            open_args,
+            usable,
+        }
+    }
+}
+
+pub(crate) fn analyse_into(
+    script: &str,
+    depth: usize,
+    out: &mut Vec<ShellCommand>,
+) -> Result<(), ShellError> {
+    if depth > MAX_SCRIPT_DEPTH {
+        return Err(ShellError::TooDeep);
+    }
+    for raw in Parser::parse(script, depth)? {
+        expand(raw, depth, out);
+    }
+    Ok(())
+}
+
+/// Where a shell's standard input comes from.
+enum Stdin {
+    Inherited,
+    File,
+    Text { text: String, dynamic: bool },
+}
+
+fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
+    let stdin = raw
+        .redirects
+        .iter()
+        .rev()
+        .find_map(|r| match (&r.here, r.kind, r.fd) {
+            (Here::Body { text, dynamic }, _, _) => Some(Stdin::Text {
+                text: text.clone(),
+                dynamic: *dynamic,
+            }),
+            (_, RedirectKind::Input | RedirectKind::ReadWrite, None | Some(0)) => Some(Stdin::File),
+            _ => None,
+        })
+        .unwrap_or(Stdin::Inherited);
+    let written: Vec<Word> = raw.assignments.iter().chain(&raw.words).cloned().collect();
+    let mut facts = Facts {
+        layers: vec![Layer::new(&written, false, LayerUse::AllRules)],
+        unsafe_env: raw
+            .assignments
+            .iter()
+            .any(|w| !w.assignment_name().is_some_and(safe_env)),
+        ..Facts::default()
+    };
+    let mut usable = if facts.unsafe_env {
+        LayerUse::DenyAndAskRules
+    } else {
+        LayerUse::AllRules
+    };
+    let mut env: Vec<Word> = raw.assignments.clone();
+    let mut cur: Vec<Word> = raw.words.clone();
+    if !env.is_empty() && !cur.is_empty() {
+        facts.layers.push(Layer::new(&cur, false, usable));
+    }
+    let mut unknown = raw.problem.clone();
+    let mut wrappers = Vec::new();
+    let mut script: Option<(ScriptFrom, Vec<Word>)> = None;
+    while let Some(program) = cur.first() {
+        if !program.is_static() {
+            unknown.get_or_insert_with(|| {
+                format!("the program `{}` is only known when it runs", program.text)
+            });
+            break;
+        }
+        let Some(name) = system_name(&program.text) else {
+            break;
+        };
+        let name = name.to_owned();
+        match see_through(&name, &cur[1..]) {
+            Seen::Not => break,
+            Seen::Inner(inner) => {
+                facts.open_args |= inner.open_args;
+                facts.wrapper_writes |= inner.writes;
+                if inner.privileged {
+                    facts.privileged = true;
+                    usable = LayerUse::DenyAndAskRules;
+                }
+                if inner.env.iter().any(|w| !env_name(w).is_some_and(safe_env)) {
+                    facts.unsafe_env = true;
+                    usable = LayerUse::DenyAndAskRules;
+                }
+                env.extend(inner.env);
+                wrappers.push(name);
+                cur = cur.split_off(1 + inner.at);
+                facts.layers.push(Layer::new(&cur, facts.open_args, usable));
+            }
+            Seen::Script { from, privileged } => {
+                facts.privileged |= privileged;
+                script = Some((from, cur.clone()));
+                break;
+            }
+            Seen::Privileged => {
+                facts.privileged = true;
+                break;
+            }
+            Seen::Problem(p) => {
+                unknown.get_or_insert(p);
+                break;
+            }
+        }
+    }
+    add_normalised_layers(&cur, &mut facts);
+
+    let mut nested = Vec::new();
+    if let Some((from, words)) = script {
+        match script_text(&from, &words, &stdin) {
+            ScriptText::Text(text) => match analyse_into(&text, depth + 1, &mut nested) {
+                Ok(()) => facts.runs_analysed_script = true,
+                Err(e) => {
+                    unknown.get_or_insert(format!("its script cannot be analysed: {e}"));
+                }
+            },
+            ScriptText::File => facts.runs_script_file = true,
+            ScriptText::Unknown(why) => {
+                unknown.get_or_insert(why);
+            }
+        }
+    }
+    nested_commands(&cur, depth, &mut nested, &mut unknown, &mut facts);
+
+    let program = cur.first().map(|w| w.text.clone()).unwrap_or_default();
+    let args = cur.iter().skip(1).map(|w| w.text.clone()).collect();
+    facts.words = cur;
+    out.push(ShellCommand {
+        text: render(written.iter()),
+        program,
+        args,
+        wrappers,
+        env: env.iter().map(|w| w.text.clone()).collect(),
+        redirects: raw
+            .redirects
+            .iter()
+            .map(|r| Redirect {
+                fd: r.fd,
+                kind: r.kind,
+                target: r.target.text.clone(),
+            })
+            .collect(),
+        unknown,
+        facts,
+    });
+    out.extend(nested);
+}
+
+enum ScriptText {
+    Text(String),
+    File,
+    Unknown(String),
+}
+
+fn script_text(from: &ScriptFrom, words: &[Word], stdin: &Stdin) -> ScriptText {
+    let dynamic = || ScriptText::Unknown("its script is only known when it runs".to_owned());
+    match from {
+        ScriptFrom::Arg(i) => match words.get(1 + i) {
+            Some(w) if w.is_static() => ScriptText::Text(w.text.clone()),
+            Some(_) => dynamic(),
+            None => ScriptText::Unknown("`-c` without a script".to_owned()),
+        },
+        ScriptFrom::Args(i) => {
+            let parts = words.get(1 + i..).unwrap_or_default();
+            if parts.iter().all(Word::is_static) {
+                let texts: Vec<&str> = parts.iter().map(|w| w.text.as_str()).collect();
+                ScriptText::Text(texts.join(" "))
+            } else {
+                dynamic()
+            }
+        }
+        ScriptFrom::File => ScriptText::File,
+        ScriptFrom::Stdin => match stdin {
+            Stdin::Text {
+                text,
+                dynamic: false,
+            } => ScriptText::Text(text.clone()),
+            Stdin::Text { dynamic: true, .. } => dynamic(),
+            Stdin::File => ScriptText::File,
+            Stdin::Inherited => {
+                ScriptText::Unknown("it reads its script from standard input".to_owned())
+            }
+        },
+    }
+}
+
+/// Commands that a command runs by name in its arguments: `find -exec`, and the scripts of
+/// `alias` and `trap`.
+fn nested_commands(
+    cur: &[Word],
+    depth: usize,
+    nested: &mut Vec<ShellCommand>,
+    unknown: &mut Option<String>,
+    facts: &mut Facts,
+) {
+    let Some(name) = cur.first().and_then(|w| system_name(&w.text)) else {
+        return;
+    };
+    let args = &cur[1..];
+    match name {
+        "find" => {
+            let mut i = 0;
+            while i < args.len() {
+                if matches!(
+                    args[i].text.as_str(),
+                    "-exec" | "-execdir" | "-ok" | "-okdir"
+                ) {
+                    let start = i + 1;
+                    let Some(len) = args[start..]
+                        .iter()
+                        .position(|w| matches!(w.text.as_str(), ";" | "+"))
+                    else {
+                        unknown.get_or_insert("`find -exec` without `;` or `+`".to_owned());
+                        return;
+                    };
+                    let raw = RawCommand {
+                        words: args[start..start + len].to_vec(),
+                        ..RawCommand::default()
+                    };
+                    expand(raw, depth + 1, nested);
+                    i = start + len;
+                }
+                i += 1;
+            }
+        }
+        "alias" | "trap" => {
+            let scripts: Vec<&Word> = if name == "alias" {
+                args.iter().filter(|w| w.text.contains('=')).collect()
+            } else {
+                args.iter()
+                    .take(1)
+                    .filter(|w| args.len() > 1 && !w.text.starts_with('-'))
+                    .collect()
+            };
+            for w in scripts {
+                if !w.is_static() {
+                    unknown.get_or_insert(format!("`{name}` with a script known only at run time"));
+                    continue;
+                }
+                let text = match name {
+                    "alias" => w.text.split_once('=').map_or("", |(_, v)| v),
+                    _ => &w.text,
+                };
+                if let Err(e) = analyse_into(text, depth + 1, nested) {
+                    unknown.get_or_insert(format!("its script cannot be analysed: {e}"));
+                }
+            }
+            facts.runs_analysed_script = true;
+        }
+        _ => {}
+    }
+}
+
+/// Forms that only deny and ask rules see: the program's base name when it was given as a path,
+/// and `git`/`cargo` without the global options before their subcommand.
+fn add_normalised_layers(cur: &[Word], facts: &mut Facts) {
+    let Some(program) = cur.first() else { return };
+    let open = facts.open_args;
+    let mut words = cur.to_vec();
+    if let Some((_, base)) = program.text.rsplit_once('/')
+        && !base.is_empty()
+    {
+        words[0] = Word::literal(base);
+        facts
+            .layers
+            .push(Layer::new(&words, open, LayerUse::DenyAndAskRules));
+    }
+    let skip = match words[0].text.as_str() {
+        "git" => crate::classify::git_subcommand_index(&words[1..]),
+        "cargo" => crate::classify::cargo_subcommand_index(&words[1..]),
+        _ => None,
+    };
+    if let Some(skip) = skip.filter(|&s| s > 0) {
+        let mut stripped = vec![words[0].clone()];
+        stripped.extend_from_slice(&words[1 + skip..]);
+        facts
+            .layers
+            .push(Layer::new(&stripped, open, LayerUse::DenyAndAskRules));
+    }
+}
+
+/// The program's name if it is found on the search path (a bare name) or in a system
+/// directory; `None` for `./x` and other paths, which are nobody's well-known program.
+pub(crate) fn system_name(program: &str) -> Option<&str> {
+    if program.is_empty() {
+        return None;
+    }
+    if !program.contains('/') {
+        return Some(program);
+    }
+    [
+        "/bin/",
+        "/usr/bin/",
+        "/usr/local/bin/",
+        "/sbin/",
+        "/usr/sbin/",
+    ]
+    .iter()
+    .find_map(|dir| program.strip_prefix(dir))
+    .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+}

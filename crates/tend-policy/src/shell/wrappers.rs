@@ -1,0 +1,330 @@
+//! Wrappers that run another command (`timeout`, `env`, `sudo`, `xargs`, …) and programs that
+//! run a script (`bash -c`, `eval`, `watch`, `su -c`): where their command or script is.
+
+use super::word::{Word, is_name};
+
+pub(super) fn env_name(w: &Word) -> Option<&str> {
+    let (name, _) = w.text.split_once('=')?;
+    is_name(name).then_some(name)
+}
+
+/// Where a nested script's text is.
+pub(super) enum ScriptFrom {
+    /// One argument (`bash -c SCRIPT`).
+    Arg(usize),
+    /// The arguments from here on, joined by spaces (`eval`, `watch`).
+    Args(usize),
+    Stdin,
+    /// A script file (`bash x.sh`): not analysed, but nothing unknown either: running a file is
+    /// like running `./x.sh`.
+    File,
+}
+
+pub(super) struct Inner {
+    /// Index in the wrapper's arguments where the inner command starts.
+    pub(super) at: usize,
+    pub(super) env: Vec<Word>,
+    pub(super) open_args: bool,
+    pub(super) privileged: bool,
+    pub(super) writes: bool,
+}
+
+pub(super) enum Seen {
+    Not,
+    Inner(Inner),
+    Script {
+        from: ScriptFrom,
+        privileged: bool,
+    },
+    /// A privileged program with no command of its own (`sudo -s`, `su`).
+    Privileged,
+    Problem(String),
+}
+
+/// Index of the first operand after a program's options (past `--`). `short_values` are the
+/// short options that take a value, `long_values` the long ones (`--name value`).
+fn skip_options(args: &[Word], short_values: &str, long_values: &[&str]) -> Result<usize, String> {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if !a.is_static() && a.may_be_option() {
+            return Err(format!(
+                "the option `{}` is only known when it runs",
+                a.text
+            ));
+        }
+        let t = a.text.as_str();
+        if t == "--" {
+            return Ok(i + 1);
+        }
+        if !t.starts_with('-') || t == "-" {
+            return Ok(i);
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            i += if long_values.contains(&long) { 2 } else { 1 };
+            continue;
+        }
+        let cluster: Vec<char> = t.chars().skip(1).collect();
+        let value_at = cluster.iter().position(|c| short_values.contains(*c));
+        i += match value_at {
+            Some(j) if j + 1 == cluster.len() => 2,
+            _ => 1,
+        };
+    }
+    Ok(i)
+}
+
+fn inner(at: usize) -> Inner {
+    Inner {
+        at,
+        env: Vec::new(),
+        open_args: false,
+        privileged: false,
+        writes: false,
+    }
+}
+
+fn inner_if_any(args: &[Word], at: Result<usize, String>) -> Seen {
+    match at {
+        Ok(at) if at < args.len() => Seen::Inner(inner(at)),
+        Ok(_) => Seen::Not,
+        Err(p) => Seen::Problem(p),
+    }
+}
+
+const SHELLS: [&str; 8] = ["bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "fish"];
+
+pub(super) fn see_through(name: &str, args: &[Word]) -> Seen {
+    match name {
+        "timeout" => match skip_options(args, "sk", &["signal", "kill-after"]) {
+            Ok(at) if at + 1 < args.len() => Seen::Inner(inner(at + 1)),
+            Ok(_) => Seen::Not,
+            Err(p) => Seen::Problem(p),
+        },
+        "nice" => inner_if_any(args, skip_options(args, "n", &["adjustment"])),
+        "nohup" | "setsid" | "builtin" => inner_if_any(args, skip_options(args, "", &[])),
+        "exec" => inner_if_any(args, skip_options(args, "a", &[])),
+        "stdbuf" => inner_if_any(
+            args,
+            skip_options(args, "ioe", &["input", "output", "error"]),
+        ),
+        "command" => {
+            if args
+                .first()
+                .is_some_and(|a| a.text.starts_with("-v") || a.text.starts_with("-V"))
+            {
+                Seen::Not
+            } else {
+                inner_if_any(args, skip_options(args, "", &[]))
+            }
+        }
+        "ionice" => {
+            if args.iter().any(|a| {
+                matches!(
+                    a.text.as_str(),
+                    "-p" | "-P" | "-u" | "--pid" | "--pgid" | "--uid"
+                )
+            }) {
+                Seen::Not
+            } else {
+                inner_if_any(args, skip_options(args, "cn", &["class", "classdata"]))
+            }
+        }
+        "time" => {
+            let at = skip_options(args, "fo", &["format", "output"]);
+            let writes = args
+                .iter()
+                .take(*at.as_ref().unwrap_or(&0))
+                .any(|a| a.text.starts_with("-o") || a.text.starts_with("--output"));
+            match inner_if_any(args, at) {
+                Seen::Inner(i) => Seen::Inner(Inner { writes, ..i }),
+                other => other,
+            }
+        }
+        "xargs" => match inner_if_any(
+            args,
+            skip_options(
+                args,
+                "adEILnPs",
+                &[
+                    "arg-file",
+                    "delimiter",
+                    "max-args",
+                    "max-procs",
+                    "max-chars",
+                    "process-slot-var",
+                ],
+            ),
+        ) {
+            Seen::Inner(i) => Seen::Inner(Inner {
+                open_args: true,
+                ..i
+            }),
+            other => other,
+        },
+        "env" => see_through_env(args),
+        "sudo" | "doas" | "pkexec" | "run0" => {
+            let at = match name {
+                "sudo" => skip_options(
+                    args,
+                    "ugCDprtTUh",
+                    &[
+                        "user",
+                        "group",
+                        "close-from",
+                        "chdir",
+                        "prompt",
+                        "role",
+                        "type",
+                        "command-timeout",
+                        "other-user",
+                        "host",
+                    ],
+                ),
+                "doas" => skip_options(args, "uC", &[]),
+                _ => skip_options(args, "", &["user"]),
+            };
+            let at = match at {
+                Ok(at) => at,
+                Err(p) => return Seen::Problem(p),
+            };
+            let assignments = args[at.min(args.len())..]
+                .iter()
+                .take_while(|w| w.is_static() && env_name(w).is_some())
+                .count();
+            if at + assignments < args.len() {
+                Seen::Inner(Inner {
+                    env: args[at..at + assignments].to_vec(),
+                    privileged: true,
+                    ..inner(at + assignments)
+                })
+            } else {
+                Seen::Privileged
+            }
+        }
+        "su" => match args.iter().position(|a| {
+            matches!(a.text.as_str(), "-c" | "--command") || a.text.starts_with("--command=")
+        }) {
+            Some(i) if args[i].text.contains('=') => {
+                Seen::Problem("`su --command=…` is not analysed; write `su -c '…'`".to_owned())
+            }
+            Some(i) => Seen::Script {
+                from: ScriptFrom::Arg(i + 1),
+                privileged: true,
+            },
+            None => Seen::Privileged,
+        },
+        "eval" => Seen::Script {
+            from: ScriptFrom::Args(usize::from(args.first().is_some_and(|a| a.text == "--"))),
+            privileged: false,
+        },
+        "watch" => {
+            let exec = args.iter().any(|a| a.text == "-x" || a.text == "--exec");
+            let at = skip_options(args, "nq", &["interval", "equexit"]);
+            match at {
+                Ok(at) if at < args.len() && exec => Seen::Inner(inner(at)),
+                Ok(at) if at < args.len() => Seen::Script {
+                    from: ScriptFrom::Args(at),
+                    privileged: false,
+                },
+                Ok(_) => Seen::Not,
+                Err(p) => Seen::Problem(p),
+            }
+        }
+        shell if SHELLS.contains(&shell) => see_through_shell(args),
+        _ => Seen::Not,
+    }
+}
+
+fn see_through_env(args: &[Word]) -> Seen {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if !a.is_static() && a.may_be_option() {
+            return Seen::Problem(format!(
+                "the option `{}` is only known when it runs",
+                a.text
+            ));
+        }
+        let t = a.text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if t.starts_with("-S") || t.starts_with("--split-string") {
+            return Seen::Problem("`env -S` builds the command from a string".to_owned());
+        }
+        match t {
+            "-u" | "-C" | "--unset" | "--chdir" => i += 2,
+            "-" => i += 1,
+            _ if t.starts_with('-') => i += 1,
+            _ => break,
+        }
+    }
+    let assignments = args[i.min(args.len())..]
+        .iter()
+        .take_while(|w| env_name(w).is_some())
+        .count();
+    if i + assignments < args.len() {
+        Seen::Inner(Inner {
+            env: args[i..i + assignments].to_vec(),
+            ..inner(i + assignments)
+        })
+    } else {
+        Seen::Not
+    }
+}
+
+/// `bash -c SCRIPT`, `bash` reading standard input, or `bash FILE`.
+fn see_through_shell(args: &[Word]) -> Seen {
+    let mut i = 0;
+    let mut command_mode = false;
+    let mut stdin_mode = false;
+    while let Some(a) = args.get(i) {
+        if !a.is_static() && a.may_be_option() {
+            return Seen::Problem(format!(
+                "the option `{}` is only known when it runs",
+                a.text
+            ));
+        }
+        let t = a.text.as_str();
+        if t == "--" || t == "-" {
+            i += 1;
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            i += if matches!(long, "rcfile" | "init-file") {
+                2
+            } else {
+                1
+            };
+            continue;
+        }
+        if (t.starts_with('-') || t.starts_with('+')) && t.len() > 1 {
+            let cluster = &t[1..];
+            command_mode |= cluster.contains('c');
+            stdin_mode |= cluster.contains('s');
+            i += if cluster.contains('o') || cluster.contains('O') {
+                2
+            } else {
+                1
+            };
+            continue;
+        }
+        break;
+    }
+    if command_mode {
+        Seen::Script {
+            from: ScriptFrom::Arg(i),
+            privileged: false,
+        }
+    } else if stdin_mode || i >= args.len() {
+        Seen::Script {
+            from: ScriptFrom::Stdin,
+            privileged: false,
+        }
+    } else {
+        Seen::Script {
+            from: ScriptFrom::File,
+            privileged: false,
+        }
+    }
+}

@@ -131,6 +131,19 @@ fn summarize_result(detail: &ToolDetail, content: &str) -> String {
                 shorten(last.trim(), 80)
             )
         }
+        ToolDetail::Mcp {
+            content_kinds,
+            duration_ms,
+            ..
+        } => {
+            let first = content.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            format!(
+                "{} in {:.1}s  {}",
+                content_kinds.join("+"),
+                *duration_ms as f64 / 1000.0,
+                shorten(first.trim(), 80)
+            )
+        }
         ToolDetail::Refused { reason } | ToolDetail::Failed { reason } => shorten(reason, 120),
     }
 }

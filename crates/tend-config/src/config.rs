@@ -11,7 +11,7 @@ use crate::error::ConfigError;
 use crate::keyword::keyword_enum;
 use crate::names::check_env_name;
 use crate::read::{Ctx, Field, Problem, TableReader, Zero, optional};
-use crate::task::{CatchUp, ModelRef, Overlap, Provider};
+use crate::task::{CatchUp, McpServer, ModelRef, Overlap, Provider};
 use crate::units::Money;
 use crate::zone::ZoneName;
 
@@ -30,6 +30,9 @@ pub struct Config {
     pub prices: BTreeMap<ModelRef, Price>,
     /// `[notify.channels.NAME]`.
     pub channels: BTreeMap<String, Channel>,
+    /// `[mcp.servers.NAME]`: MCP servers every task gets (a task's own server of the same
+    /// name replaces one of these).
+    pub mcp: BTreeMap<String, McpServer>,
 }
 
 /// `[defaults]`: what a task gets when its file does not say.
@@ -125,7 +128,7 @@ impl Config {
     }
 
     /// `over` on top of `self`: every setting `over` makes wins (a project config over the
-    /// user's). Providers merge key by key; prices and channels entry by entry.
+    /// user's). Providers merge key by key; prices, channels and MCP servers entry by entry.
     pub fn layered(&self, over: &Config) -> Config {
         let d = &self.defaults;
         let o = &over.defaults;
@@ -143,6 +146,8 @@ impl Config {
         prices.extend(over.prices.iter().map(|(k, v)| (k.clone(), *v)));
         let mut channels = self.channels.clone();
         channels.extend(over.channels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut mcp = self.mcp.clone();
+        mcp.extend(over.mcp.iter().map(|(k, v)| (k.clone(), v.clone())));
         Config {
             max_concurrent_runs: over.max_concurrent_runs.or(self.max_concurrent_runs),
             defaults: Defaults {
@@ -159,6 +164,7 @@ impl Config {
             providers,
             prices,
             channels,
+            mcp,
         }
     }
 
@@ -176,6 +182,7 @@ fn read_config(ctx: &Ctx<'_>, root: &DeTable<'_>) -> Option<Config> {
     let providers = t.get("providers").map(|f| providers(&f));
     let prices = t.get("prices").map(|f| prices(&f));
     let channels = t.get("notify").map(|f| notify(&f));
+    let mcp = t.get("mcp").map(|f| crate::task::mcp_servers(&f));
     t.finish();
     Some(Config {
         max_concurrent_runs: max.map_or(Some(None), |m| m.map(Some))?,
@@ -183,6 +190,7 @@ fn read_config(ctx: &Ctx<'_>, root: &DeTable<'_>) -> Option<Config> {
         providers: providers.unwrap_or(Some(BTreeMap::new()))?,
         prices: prices.unwrap_or(Some(BTreeMap::new()))?,
         channels: channels.unwrap_or(Some(BTreeMap::new()))?,
+        mcp: mcp.unwrap_or(Some(BTreeMap::new()))?,
     })
 }
 

@@ -8,7 +8,7 @@ use tend_policy::Mode;
 use super::*;
 use crate::error::render_errors;
 use crate::resolve::ResolvedTask;
-use crate::task::{Engine, Scope, TaskFile};
+use crate::task::{Engine, McpServer, McpTransport, Scope, TaskFile};
 use crate::zone::MachineZone;
 
 const PATH: &str = "config.toml";
@@ -67,6 +67,14 @@ url = "https://hooks.example.com/tend"
 [notify.channels.script]
 kind = "command"
 command = "notify-send tend"
+
+[mcp.servers.github]
+command = "github-mcp"
+env = { GITHUB_TOKEN = "${GITHUB_TOKEN}" }
+
+[mcp.servers.linear]
+url = "https://mcp.linear.app/mcp"
+headers = { Authorization = "Token ${LINEAR_KEY}" }
 "#;
     let expected = Config {
         max_concurrent_runs: Some(4),
@@ -118,6 +126,41 @@ command = "notify-send tend"
                 "script".to_owned(),
                 Channel::Command {
                     command: "notify-send tend".into(),
+                },
+            ),
+        ]),
+        mcp: BTreeMap::from([
+            (
+                "github".to_owned(),
+                McpServer {
+                    transport: McpTransport::Stdio {
+                        command: "github-mcp".into(),
+                        args: vec![],
+                        env: BTreeMap::from([(
+                            "GITHUB_TOKEN".to_owned(),
+                            "${GITHUB_TOKEN}".to_owned(),
+                        )]),
+                        cwd: None,
+                    },
+                    startup_timeout: None,
+                    call_timeout: None,
+                    enabled: true,
+                },
+            ),
+            (
+                "linear".to_owned(),
+                McpServer {
+                    transport: McpTransport::Http {
+                        url: "https://mcp.linear.app/mcp".into(),
+                        headers: BTreeMap::from([(
+                            "Authorization".to_owned(),
+                            "Token ${LINEAR_KEY}".to_owned(),
+                        )]),
+                        bearer_token_env: None,
+                    },
+                    startup_timeout: None,
+                    call_timeout: None,
+                    enabled: true,
                 },
             ),
         ]),
@@ -403,5 +446,61 @@ fn plan_uses_the_anchor_zone_and_jitter() {
             first_seen
         )
         .with_jitter(Duration::from_secs(300), "triage")
+    );
+}
+
+#[test]
+fn mcp_servers_layer_by_name_and_tasks_replace_them() {
+    let user =
+        parse("[mcp.servers.a]\ncommand = \"user-a\"\n[mcp.servers.b]\ncommand = \"user-b\"\n");
+    let project = parse("[mcp.servers.b]\nurl = \"https://b.example.com/mcp\"\n");
+    let layered = user.layered(&project);
+    let targets = |servers: &BTreeMap<String, McpServer>| -> Vec<(String, String)> {
+        servers
+            .iter()
+            .map(|(name, s)| {
+                let target = match &s.transport {
+                    McpTransport::Stdio { command, .. } => command.clone(),
+                    McpTransport::Http { url, .. } => url.clone(),
+                };
+                (name.clone(), target)
+            })
+            .collect()
+    };
+    assert_eq!(
+        targets(&layered.mcp),
+        vec![
+            ("a".to_owned(), "user-a".to_owned()),
+            ("b".to_owned(), "https://b.example.com/mcp".to_owned()),
+        ]
+    );
+    let task = TaskFile::parse(
+        Path::new("/t/x.md"),
+        "+++\nschedule = \"manual\"\n[mcp.servers.a]\ncommand = \"task-a\"\n+++\nHi\n",
+        Scope::User,
+    )
+    .unwrap();
+    let resolved =
+        ResolvedTask::resolve(&task, &layered, &MachineZone::fixed(ZoneName::utc())).unwrap();
+    assert_eq!(
+        targets(&resolved.mcp),
+        vec![
+            ("a".to_owned(), "task-a".to_owned()),
+            ("b".to_owned(), "https://b.example.com/mcp".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn mcp_secrets_in_the_config_are_refused() {
+    assert_eq!(
+        errors("[mcp.servers.gh]\ncommand = \"gh\"\nenv = { GH_TOKEN = \"ghp_x\" }\n"),
+        "config.toml:3:20: error: secrets do not belong in task or config files: `env.GH_TOKEN` has a literal value\n  hint: export it in tend's environment and refer to it: `GH_TOKEN = \"${GH_TOKEN}\"`"
+    );
+    assert_eq!(
+        errors(
+            "[mcp.servers.l]\nurl = \"https://l/mcp\"\nheaders = { authorization = \"Bearer x\" }\n"
+        ),
+        "config.toml:3:13: error: secrets do not belong in task files: header `authorization` has a literal value\n  hint: put the token in an environment variable and name it: `bearer_token_env = \"LINEAR_TOKEN\"`"
     );
 }

@@ -158,7 +158,13 @@ impl ResolvedTask {
             when: def.when.clone(),
             permissions: def.permissions.clone(),
             sandbox: def.sandbox.clone(),
-            mcp: def.mcp.clone(),
+            // The config's servers, and the task's own, which replace any of the same name.
+            mcp: config
+                .mcp
+                .iter()
+                .chain(&def.mcp)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             notify: def.notify.clone(),
             prompt: task.prompt.clone(),
         })

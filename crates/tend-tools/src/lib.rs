@@ -1,9 +1,11 @@
-//! The agent's built-in tools: `read`, `write`, `edit`, `glob`, `grep` and `bash`.
+//! The agent's built-in tools: `read`, `write`, `edit`, `glob`, `grep` and `bash`, and MCP
+//! servers' tools ([`mcp`]).
 //!
 //! [`builtin_specs`] describes them to a model; [`run_tool`] executes one call inside a
 //! [`Workspace`] and always answers with a [`ToolOutput`] (bad input and refusals become error
-//! outputs that the model can act on, never panics). Every path goes through the confinement in
-//! [`Workspace::resolve`]; shell commands go through `tend-sandbox`'s seam.
+//! outputs that the model can act on, never panics); `mcp__<server>__<tool>` calls go to the
+//! [`mcp::McpHub`] attached with [`Workspace::with_mcp`]. Every path goes through the
+//! confinement in [`Workspace::resolve`]; shell commands go through `tend-sandbox`'s seam.
 //!
 //! This crate knows nothing of model providers: `tend-agent` converts [`ToolSpec`]s and
 //! [`ToolOutput`]s to and from the wire types. Policy (allow/ask/deny) is applied before a call
@@ -47,6 +49,7 @@ mod fsops;
 mod glob;
 mod grep;
 mod limits;
+pub mod mcp;
 mod output;
 mod read;
 mod spec;
@@ -64,7 +67,7 @@ pub use detail::ToolDetail;
 pub use error::ToolError;
 pub use limits::Limits;
 pub use spec::{Builtin, ToolSpec, builtin_specs};
-pub use tend_sandbox::Sandbox;
+pub use tend_sandbox::{DenialKind, ProxyDecision, Sandbox, SandboxDenial, Verdict};
 pub use workspace::Workspace;
 
 use output::Failure;
@@ -91,6 +94,16 @@ pub struct ToolOutput {
 /// Cancel-safe: dropping the future kills a running shell command's whole process group and
 /// tells a running search to stop.
 pub async fn run_tool(ws: &Workspace, call: &ToolCall, limits: &Limits) -> ToolOutput {
+    if mcp::is_mcp_name(&call.name) {
+        return match ws.mcp() {
+            Some(hub) => hub.call(call, limits.output_cap).await,
+            None => Failure::failed(format!(
+                "there is no tool named {:?}: this run has no MCP servers",
+                call.name
+            ))
+            .into_output(),
+        };
+    }
     let Some(tool) = Builtin::from_name(&call.name) else {
         let names: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
         return Failure::failed(format!(

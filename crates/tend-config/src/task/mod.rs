@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 pub use def::*;
 pub(crate) use parse::money;
+pub(crate) use sections::mcp as mcp_servers;
 
 use crate::error::TaskFileError;
 use crate::read::Ctx;

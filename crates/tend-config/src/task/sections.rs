@@ -247,11 +247,25 @@ pub(crate) fn mcp(f: &Field<'_, '_>) -> Option<BTreeMap<String, McpServer>> {
     ok.then_some(out)
 }
 
-fn string_map(f: &Field<'_, '_>) -> Option<BTreeMap<String, String>> {
+/// A stdio server's `env`, refusing secrets written into the file: a variable whose name looks
+/// like a secret must take its value from tend's environment (`"${GITHUB_TOKEN}"`).
+fn env_map(f: &Field<'_, '_>) -> Option<BTreeMap<String, String>> {
     let t = f.table()?;
     let mut out = BTreeMap::new();
     let mut ok = true;
     for (key, value) in t.entries() {
+        if looks_secret(key) && value.str().is_some_and(|v| !v.contains("${")) {
+            value.error(
+                format!(
+                    "secrets do not belong in task or config files: `env.{key}` has a literal value"
+                ),
+                Some(format!(
+                    "export it in tend's environment and refer to it: `{key} = \"${{{key}}}\"`"
+                )),
+            );
+            ok = false;
+            continue;
+        }
         match value.str() {
             Some(v) => {
                 out.insert(key.to_owned(), v.to_owned());
@@ -330,7 +344,7 @@ fn stdio(
         None => Some(Vec::new()),
     };
     let env = match env {
-        Some(e) => string_map(e),
+        Some(e) => env_map(e),
         None => Some(BTreeMap::new()),
     };
     let cwd = match cwd {
@@ -381,14 +395,33 @@ fn http(
     })
 }
 
-/// Headers, refusing credentials written into the file.
+/// Whether an environment variable's name says it holds a secret.
+fn looks_secret(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "API_KEY",
+        "APIKEY",
+        "CREDENTIAL",
+        "PRIVATE_KEY",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
+}
+
+/// Headers, refusing credentials written into the file (`${VAR}` references are fine).
 fn header_map(f: &Field<'_, '_>) -> Option<BTreeMap<String, String>> {
     let t = f.table()?;
     let mut out = BTreeMap::new();
     let mut ok = true;
     for (key, value) in t.entries() {
-        if key.eq_ignore_ascii_case("authorization")
-            || key.eq_ignore_ascii_case("proxy-authorization")
+        let literal = value.str().is_some_and(|v| !v.contains("${"));
+        if (key.eq_ignore_ascii_case("authorization")
+            || key.eq_ignore_ascii_case("proxy-authorization"))
+            && literal
         {
             value.error_at_key(
                 format!("secrets do not belong in task files: header `{key}` has a literal value"),

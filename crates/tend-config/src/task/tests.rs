@@ -477,6 +477,10 @@ const ERROR_CASES: &[(&str, &str)] = &[
         ".tend/tasks/triage.md:5:1: error: `bearer_token_env` applies only to servers reached by `url`",
     ),
     (
+        "+++\nschedule = \"manual\"\n[mcp.servers.gh]\ncommand = \"gh-mcp\"\nenv = { GITHUB_TOKEN = \"ghp_123\" }\n+++\nHi\n",
+        ".tend/tasks/triage.md:5:24: error: secrets do not belong in task or config files: `env.GITHUB_TOKEN` has a literal value\n  hint: export it in tend's environment and refer to it: `GITHUB_TOKEN = \"${GITHUB_TOKEN}\"`",
+    ),
+    (
         "+++\nschedule = \"manual\"\n[mcp.servers.a__b]\ncommand = \"npx\"\n+++\nHi\n",
         ".tend/tasks/triage.md:3:14: error: `a__b` is not a valid MCP server name\n  hint: server names are letters, digits, `-` and `_` (no `__`): they appear in rules as `mcp__<server>__<tool>`",
     ),

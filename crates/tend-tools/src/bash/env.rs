@@ -36,7 +36,7 @@ pub(crate) fn child_env(parent: &[(OsString, OsString)], tmp: &Path) -> Vec<(OsS
     env
 }
 
-fn allowed(name: &OsStr) -> bool {
+pub(crate) fn allowed(name: &OsStr) -> bool {
     let Some(name) = name.to_str() else {
         return false;
     };

@@ -9,7 +9,7 @@
 //! - [`ResolvedTask::resolve`] applies a config's defaults and the machine's zone
 //!   ([`MachineZone`]); it serializes with human values for `tend show`.
 //! - Writing: [`render_task_file`] / [`create_task_file`] (`tend add`), [`add_allow_rule`]
-//!   (`tend approve --always`).
+//!   (`tend approve --always`), [`add_mcp_servers`] (`tend mcp import`).
 //! - Folders: [`Paths`], [`find_project`], [`ProjectPaths`]; time: [`Clock`], [`clock_from_env`].
 
 mod clock;
@@ -24,6 +24,7 @@ mod ser;
 mod task;
 mod units;
 mod write;
+mod write_mcp;
 mod zone;
 
 pub use clock::{Clock, ClockError, FixedClock, SystemClock, clock_from_env, clock_from_value};
@@ -46,4 +47,5 @@ pub use write::{
     AddRuleOutcome, EditError, Existing, NewTask, add_allow_rule, add_allow_rule_to_text,
     create_task_file, render_task_file,
 };
+pub use write_mcp::{McpAdded, OnExisting, add_mcp_servers, add_mcp_servers_to_text};
 pub use zone::{MachineZone, ZoneName};

@@ -277,7 +277,7 @@ fn string_table<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -
     t
 }
 
-fn mcp_table(server: &McpServer) -> Table {
+pub(crate) fn mcp_table(server: &McpServer) -> Table {
     let mut t = Table::new();
     match &server.transport {
         McpTransport::Stdio {
@@ -460,7 +460,7 @@ fn push_like_neighbours(array: &mut Array, text: &str) {
     array.push_formatted(Value::from(text).decorated(prefix, suffix));
 }
 
-fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
     let err = |source| EditError::Write {
         path: path.to_path_buf(),
         source,

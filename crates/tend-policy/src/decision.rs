@@ -47,7 +47,8 @@ pub enum Class {
     Command,
     /// A shell command that pushes, publishes or sends data elsewhere (`git push`, …).
     PublishingCommand,
-    /// A shell command run with other privileges (`sudo`, `doas`, `su`, `pkexec`).
+    /// A shell command run with other privileges (`sudo`, `doas`, `su`, `pkexec`, `run0`) or
+    /// outside the run (`systemd-run`, `at`, `batch`, `crontab`).
     PrivilegedCommand,
     /// A shell command whose effect cannot be told from its text.
     UnknownCommand,
@@ -65,7 +66,7 @@ impl Class {
             Class::ReadOnlyCommand => "a read-only command",
             Class::Command => "a command that is not known to be read-only",
             Class::PublishingCommand => "a command that publishes or sends data elsewhere",
-            Class::PrivilegedCommand => "a command run with other privileges",
+            Class::PrivilegedCommand => "a command run with other privileges or outside the run",
             Class::UnknownCommand => "a command that cannot be analysed",
             Class::NoCommand => "an empty command",
             Class::McpTool => "an MCP tool",

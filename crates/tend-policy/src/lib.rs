@@ -46,7 +46,7 @@
 //! | read-only shell command                       | allow          | allow          | allow       |
 //! | other shell command (sandboxed)               | deny           | allow          | allow       |
 //! | publishing shell command                      | deny \[ask\]   | ask \[ask\]    | ask         |
-//! | privileged shell command (`sudo`, `su`, …)    | deny           | deny           | deny        |
+//! | privileged or escaping command (`sudo`, `at`) | deny           | deny           | deny        |
 //! | shell command that cannot be analysed         | ask \[ask\]    | ask \[ask\]    | ask \[ask\] |
 //! | MCP tool                                      | deny           | ask            | ask         |
 //!
@@ -87,9 +87,15 @@
 //! push`; `curl` sending data (`-d`, `--data*`, `-F`, `--form*`, `--json`, `-T`,
 //! `--upload-file`, `-K`, `--mail-rcpt`, or a method other than GET/HEAD); `wget --post-*`,
 //! `--body-*`, `-e`, or `--method` other than GET/HEAD; `ssh`, `sftp`, `ftp`, `telnet`, `nc`;
-//! `scp`/`rsync` with a `host:path` operand; and any of these whose subcommand is only known at
-//! run time. Sandboxed runs have no network unless `sandbox.network` opens some; this list
+//! `scp`/`rsync` with a `host:path` operand; redirections to `/dev/tcp/…` and `/dev/udp/…`; and
+//! any of these whose subcommand is only known at run time. Sandboxed runs have no network unless `sandbox.network` opens some; this list
 //! makes a human confirm the usual ways out even then.
+//!
+//! ## Privileged and escaping commands
+//! `sudo`, `doas`, `su`, `pkexec`, `run0` (other privileges), and `systemd-run`, `at`, `batch`,
+//! `crontab` (they run a command outside the run's sandbox and lifetime): denied by default in
+//! every mode. Allow rules see only the command as written (`bash(sudo apt install *)`), never
+//! the command under `sudo`, so `bash(apt install *)` does not allow `sudo apt install`.
 //!
 //! # Limits
 //! The analyser sees what the agent types, not what programs do: `make`, `cargo test` (build

@@ -10,7 +10,7 @@ use crate::shell::{ShellCommand, Word};
 /// The documented list, as `program subcommand…` (`*` = any use); a test keeps the crate docs
 /// in step with it.
 #[cfg(test)]
-pub(crate) const PUBLISHING: [&str; 24] = [
+pub(crate) const PUBLISHING: [&str; 25] = [
     "git push",
     "git send-email",
     "gh (anything but list/view/status/diff/checks/search and GET api calls)",
@@ -35,9 +35,18 @@ pub(crate) const PUBLISHING: [&str; 24] = [
     "any of these with a subcommand known only at run time",
     "git with a subcommand known only at run time",
     "gh with a subcommand known only at run time",
+    "redirections to /dev/tcp/… and /dev/udp/…",
 ];
 
 pub(crate) fn is_publishing(cmd: &ShellCommand) -> bool {
+    // bash opens a network connection for these names itself.
+    if cmd
+        .redirects
+        .iter()
+        .any(|r| r.target.starts_with("/dev/tcp/") || r.target.starts_with("/dev/udp/"))
+    {
+        return true;
+    }
     let words = &cmd.facts.words;
     let Some(program) = words.first() else {
         return false;

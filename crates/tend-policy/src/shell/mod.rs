@@ -4,11 +4,13 @@
 //! [`analyse`] turns a command string into the list of simple commands it would run
 //! ([`ShellCommand`]), wherever they hide: every side of `&&`, `||`, `;`, `|`, `&` and newlines;
 //! command and process substitutions; subshells, groups, `if`/`while`/`for` bodies and function
-//! bodies; the scripts of `bash -c`, `sh -c`, `eval`, `watch`, `su -c`, `trap` and `alias`; a
-//! shell's heredoc or here-string script; `find -exec`. Wrappers (`timeout`, `nice`, `nohup`,
-//! `env`, `command`, `builtin`, `exec`, `time`, `stdbuf`, `ionice`, `setsid`, `xargs`, `sudo`,
-//! `doas`, `pkexec`, leading `VAR=value`) are seen through: the command they run is the
-//! [`ShellCommand::program`].
+//! bodies; the scripts of `bash -c`, `sh -c`, `eval`, `watch`, `su -c`, `flock -c`, `script -c`,
+//! `trap` and `alias`; a shell's heredoc or here-string script; `find -exec`; command-valued
+//! `git -c` settings (`alias.x=!…`, `core.pager`, `core.sshCommand`, …) and variables
+//! (`GIT_SSH_COMMAND`, `PAGER`, `EDITOR`, …). Wrappers (`timeout`, `nice`, `nohup`, `env`,
+//! `command`, `builtin`, `exec`, `time`, `stdbuf`, `ionice`, `setsid`, `flock`, `unbuffer`,
+//! `chronic`, `xargs`, `sudo`, `doas`, `pkexec`, `run0`, leading `VAR=value`) are seen through:
+//! the command they run is the [`ShellCommand::program`].
 //!
 //! What the analyser cannot follow is never guessed: a script it cannot parse is an error, and a
 //! command whose program, script or arithmetic is only known at run time carries

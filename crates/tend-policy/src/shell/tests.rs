@@ -300,3 +300,50 @@ fn records_redirections() {
     assert_eq!(both.redirects[0].kind, RedirectKind::OutputAndError);
     assert_eq!(programs("> truncated"), v(&[""]));
 }
+
+#[test]
+fn follows_commands_in_settings_and_variables() {
+    assert_eq!(
+        programs("git -c alias.x='!rm -rf y' x"),
+        v(&["git -c 'alias.x=!rm -rf y' x", "rm -rf y"])
+    );
+    assert_eq!(
+        programs("git -c core.sshCommand='rm -rf y' fetch"),
+        v(&["git -c 'core.sshCommand=rm -rf y' fetch", "rm -rf y"])
+    );
+    assert_eq!(
+        programs("GIT_SSH_COMMAND='rm -rf y' git fetch"),
+        v(&["git fetch", "rm -rf y"])
+    );
+    assert_eq!(programs("flock /tmp/l rm -rf y"), v(&["rm -rf y"]));
+    assert_eq!(
+        programs("flock -w 5 /tmp/l -c 'rm -rf y'"),
+        v(&["flock -w 5 /tmp/l -c 'rm -rf y'", "rm -rf y"])
+    );
+    assert_eq!(
+        programs("script -qc 'rm y' /dev/null"),
+        v(&["script -qc 'rm y' /dev/null", "rm y"])
+    );
+    assert_eq!(
+        programs("su - root -c 'rm y'"),
+        v(&["su - root -c 'rm y'", "rm y"])
+    );
+    assert_eq!(
+        programs("su --command='rm y'"),
+        v(&["su '--command=rm y' ?"])
+    );
+    assert_eq!(
+        programs("script -c 'rm y' /dev/null"),
+        v(&["script -c 'rm y' /dev/null", "rm y"])
+    );
+    assert_eq!(
+        programs("source <(echo rm -rf y)"),
+        v(&["echo rm -rf y", "source <(echo rm -rf y) ?"])
+    );
+    assert_eq!(programs(". ./env.sh"), v(&[". ./env.sh"]));
+    assert_eq!(
+        programs("bash <(curl -s x)"),
+        v(&["curl -s x", "bash <(curl -s x) ?"])
+    );
+    assert_eq!(programs("EDITOR=$X git commit"), v(&["git commit ?"]));
+}

@@ -179,6 +179,13 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
         }
     }
     nested_commands(&cur, depth, &mut nested, &mut unknown, &mut facts);
+    for w in &env {
+        if let Some((name, value)) = w.text.split_once('=')
+            && command_valued_variable(name)
+        {
+            nested_script(w, value, depth, &mut nested, &mut unknown);
+        }
+    }
 
     let program = cur.first().map(|w| w.text.clone()).unwrap_or_default();
     let args = cur.iter().skip(1).map(|w| w.text.clone()).collect();
@@ -227,7 +234,10 @@ fn script_text(from: &ScriptFrom, words: &[Word], stdin: &Stdin) -> ScriptText {
                 dynamic()
             }
         }
-        ScriptFrom::File => ScriptText::File,
+        ScriptFrom::File(i) => match words.get(1 + i) {
+            Some(w) if !w.is_static() => dynamic(),
+            Some(_) | None => ScriptText::File,
+        },
         ScriptFrom::Stdin => match stdin {
             Stdin::Text {
                 text,
@@ -281,6 +291,38 @@ fn nested_commands(
                 i += 1;
             }
         }
+        "git" => {
+            let end = crate::classify::git_subcommand_index(args).unwrap_or(args.len());
+            for pair in args[..end].windows(2) {
+                if pair[0].text != "-c" {
+                    continue;
+                }
+                let Some((key, value)) = pair[1].text.split_once('=') else {
+                    continue;
+                };
+                let key = key.to_ascii_lowercase();
+                let script = if key.starts_with("alias.") || key == "credential.helper" {
+                    value.strip_prefix('!')
+                } else if key.starts_with("pager.")
+                    || matches!(
+                        key.as_str(),
+                        "core.pager"
+                            | "core.sshcommand"
+                            | "core.fsmonitor"
+                            | "core.editor"
+                            | "sequence.editor"
+                            | "diff.external"
+                    )
+                {
+                    Some(value)
+                } else {
+                    None
+                };
+                if let Some(script) = script {
+                    nested_script(&pair[1], script, depth, nested, unknown);
+                }
+            }
+        }
         "alias" | "trap" => {
             let scripts: Vec<&Word> = if name == "alias" {
                 args.iter().filter(|w| w.text.contains('=')).collect()
@@ -307,6 +349,49 @@ fn nested_commands(
         }
         _ => {}
     }
+}
+
+/// Analyses `script`, a piece of `word` that a program will run as a shell command.
+fn nested_script(
+    word: &Word,
+    script: &str,
+    depth: usize,
+    nested: &mut Vec<ShellCommand>,
+    unknown: &mut Option<String>,
+) {
+    if !word.is_static() {
+        unknown.get_or_insert(format!(
+            "`{}` holds a command known only at run time",
+            word.text
+        ));
+    } else if let Err(e) = analyse_into(script, depth + 1, nested) {
+        unknown.get_or_insert(format!(
+            "the command in `{}` cannot be analysed: {e}",
+            word.text
+        ));
+    }
+}
+
+/// Variables whose value programs run as a command (`GIT_SSH_COMMAND='…' git fetch`).
+fn command_valued_variable(name: &str) -> bool {
+    matches!(
+        name,
+        "GIT_SSH_COMMAND"
+            | "GIT_SSH"
+            | "GIT_EDITOR"
+            | "GIT_SEQUENCE_EDITOR"
+            | "GIT_PAGER"
+            | "GIT_EXTERNAL_DIFF"
+            | "GIT_ASKPASS"
+            | "SSH_ASKPASS"
+            | "PAGER"
+            | "MANPAGER"
+            | "EDITOR"
+            | "VISUAL"
+            | "BROWSER"
+            | "LESSOPEN"
+            | "PROMPT_COMMAND"
+    )
 }
 
 /// Forms that only deny and ask rules see: the program's base name when it was given as a path,

@@ -15,9 +15,10 @@ pub(super) enum ScriptFrom {
     /// The arguments from here on, joined by spaces (`eval`, `watch`).
     Args(usize),
     Stdin,
-    /// A script file (`bash x.sh`): not analysed, but nothing unknown either: running a file is
-    /// like running `./x.sh`.
-    File,
+    /// A script file, this argument (`bash x.sh`, `source x.sh`): not analysed, but nothing
+    /// unknown either, since running a file is like running `./x.sh`; unless the file's name is
+    /// only known at run time (`source <(curl …)`).
+    File(usize),
 }
 
 pub(super) struct Inner {
@@ -201,18 +202,35 @@ pub(super) fn see_through(name: &str, args: &[Word]) -> Seen {
                 Seen::Privileged
             }
         }
-        "su" => match args.iter().position(|a| {
-            matches!(a.text.as_str(), "-c" | "--command") || a.text.starts_with("--command=")
-        }) {
-            Some(i) if args[i].text.contains('=') => {
-                Seen::Problem("`su --command=…` is not analysed; write `su -c '…'`".to_owned())
-            }
-            Some(i) => Seen::Script {
-                from: ScriptFrom::Arg(i + 1),
+        "su" => match dash_c(args) {
+            Some(Ok(i)) => Seen::Script {
+                from: ScriptFrom::Arg(i),
                 privileged: true,
             },
+            Some(Err(p)) => Seen::Problem(p),
             None => Seen::Privileged,
         },
+        "source" | "." => match skip_options(args, "", &[]) {
+            Ok(at) if at < args.len() => Seen::Script {
+                from: ScriptFrom::File(at),
+                privileged: false,
+            },
+            Ok(_) => Seen::Not,
+            Err(p) => Seen::Problem(p),
+        },
+        "flock" => match dash_c(args) {
+            Some(found) => script_at(found),
+            None => match skip_options(args, "wE", &["timeout", "wait", "conflict-exit-code"]) {
+                // The lock file (or fd) comes first, the command after it.
+                Ok(at) if at + 1 < args.len() => Seen::Inner(inner(at + 1)),
+                Ok(_) => Seen::Not,
+                Err(p) => Seen::Problem(p),
+            },
+        },
+        "script" => dash_c(args).map_or(Seen::Not, script_at),
+        "unbuffer" | "chronic" => inner_if_any(args, Ok(0)),
+        // They run the command later or elsewhere, outside the run's sandbox and lifetime.
+        "systemd-run" | "at" | "batch" | "crontab" => Seen::Privileged,
         "eval" => Seen::Script {
             from: ScriptFrom::Args(usize::from(args.first().is_some_and(|a| a.text == "--"))),
             privileged: false,
@@ -232,6 +250,35 @@ pub(super) fn see_through(name: &str, args: &[Word]) -> Seen {
         }
         shell if SHELLS.contains(&shell) => see_through_shell(args),
         _ => Seen::Not,
+    }
+}
+
+/// Where the script of a `-c` option is: after `-c`, `-qc` or `--command`. `--command=…` is
+/// refused rather than parsed.
+fn dash_c(args: &[Word]) -> Option<Result<usize, String>> {
+    args.iter().enumerate().find_map(|(i, a)| {
+        let t = a.text.as_str();
+        if t.starts_with("--command=") {
+            Some(Err(
+                "`--command=…` is not analysed; write `-c '…'`".to_owned()
+            ))
+        } else if t == "--command"
+            || (t.starts_with('-') && !t.starts_with("--") && t.ends_with('c'))
+        {
+            Some(Ok(i + 1))
+        } else {
+            None
+        }
+    })
+}
+
+fn script_at(found: Result<usize, String>) -> Seen {
+    match found {
+        Ok(i) => Seen::Script {
+            from: ScriptFrom::Arg(i),
+            privileged: false,
+        },
+        Err(p) => Seen::Problem(p),
     }
 }
 
@@ -323,7 +370,7 @@ fn see_through_shell(args: &[Word]) -> Seen {
         }
     } else {
         Seen::Script {
-            from: ScriptFrom::File,
+            from: ScriptFrom::File(i),
             privileged: false,
         }
     }

@@ -129,6 +129,7 @@ const TABLE: &[(Mode, Rules, CallText, Verdict, By)] = &[
     (P,  SMUGGLE, "bash:if true; then rm -rf x; fi", Deny, "deny bash(rm -rf *)"),
     (P,  SMUGGLE, "bash:f() { rm -rf x; }; f", Deny, "deny bash(rm -rf *)"),
     (P,  SMUGGLE, "bash:timeout 5 rm -rf x", Deny, "deny bash(rm -rf *)"),
+    (P,  SMUGGLE, "bash:time { rm -rf x; }", Deny, "deny bash(rm -rf *)"),
     (P,  SMUGGLE, "bash:env FOO=1 rm -rf x", Deny, "deny bash(rm -rf *)"),
     (P,  SMUGGLE, "bash:FOO=1 rm -rf x", Deny, "deny bash(rm -rf *)"),
     (P,  SMUGGLE, "bash:nohup nice -n 5 rm -rf x", Deny, "deny bash(rm -rf *)"),

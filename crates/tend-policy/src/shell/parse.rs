@@ -312,6 +312,17 @@ impl Parser {
         match word.text.as_str() {
             "{" | "}" | "!" | "if" | "then" | "else" | "elif" | "fi" | "do" | "done" | "while"
             | "until" => Ok(Keyword::Consumed),
+            // bash's `time` keyword may prefix any pipeline, groups included (`time { …; }`).
+            "time" => {
+                self.skip_blanks();
+                if self.peek() == Some('-')
+                    && self.peek_at(1) == Some('p')
+                    && matches!(self.peek_at(2), Some(' ' | '\t'))
+                {
+                    self.pos += 2;
+                }
+                Ok(Keyword::Consumed)
+            }
             "function" => {
                 self.skip_blanks();
                 self.word()?;

@@ -74,6 +74,8 @@ fn follows_substitutions_groups_and_keywords() {
     assert_eq!(programs("f() { rm -rf x; }; f"), v(&["rm -rf x", "f"]));
     assert_eq!(programs("function g { ls; }"), v(&["ls"]));
     assert_eq!(programs("! grep -q x f"), v(&["grep -q x f"]));
+    assert_eq!(programs("time { rm -rf x; }"), v(&["rm -rf x"]));
+    assert_eq!(programs("time -p rm -rf x | wc"), v(&["rm -rf x", "wc"]));
     assert_eq!(programs("X=$(rm y)"), v(&["rm y", ""]));
     assert_eq!(
         programs("echo ${X:-$(rm y)}"),
@@ -113,7 +115,7 @@ fn sees_through_wrappers() {
         ("env -i -u HOME FOO=1 BAR=2 rm x", "rm x"),
         ("command rm x", "rm x"),
         ("exec rm x", "rm x"),
-        ("time -p rm x", "rm x"),
+        ("/usr/bin/time -p rm x", "rm x"),
         ("xargs -0 -n 1 rm -rf", "rm -rf"),
         ("xargs -I X rm X", "rm X"),
         ("sudo -u root rm x", "rm x"),
@@ -214,6 +216,7 @@ fn marks_what_it_cannot_follow() {
     }
     // Plain uses stay known.
     for script in [
+        "bash --version",
         "echo $HOME",
         "echo $((1 + 2))",
         "echo ${x:-default}",

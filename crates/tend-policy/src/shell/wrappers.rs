@@ -338,6 +338,9 @@ fn see_through_shell(args: &[Word]) -> Seen {
             break;
         }
         if let Some(long) = t.strip_prefix("--") {
+            if matches!(long, "version" | "help") {
+                return Seen::Not;
+            }
             i += if matches!(long, "rcfile" | "init-file") {
                 2
             } else {

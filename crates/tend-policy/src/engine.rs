@@ -316,7 +316,7 @@ impl CompiledPolicy {
             .iter()
             .map(|l| {
                 (
-                    command_units(&l.words, l.open_args),
+                    command_units(&l.words, l.trailing),
                     l.words.join(" "),
                     l.usable,
                 )

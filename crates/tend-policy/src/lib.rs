@@ -7,6 +7,28 @@
 //! (`allow`, `ask`, `deny`) and a [`Reason`] naming the rule or the mode default that decided,
 //! for the transcript.
 //!
+//! ```
+//! use std::path::PathBuf;
+//! use tend_policy::{Call, Mode, PathContext, Policy, Tool, Verdict};
+//!
+//! let mut policy = Policy::new(Mode::Propose);
+//! policy.deny.push("bash(rm -rf *)".parse()?);
+//! policy.ask.push("edit(.github/**)".parse()?);
+//! let paths = PathContext { root: PathBuf::from("/repo"), home: Some(PathBuf::from("/home/u")) };
+//! let compiled = policy.compile(&paths)?;
+//!
+//! let decision = compiled.decide(&Call::bash("cargo test && timeout 9 rm -rf target"));
+//! assert_eq!(decision.verdict, Verdict::Deny);
+//! assert_eq!(
+//!     decision.reason.to_string(),
+//!     "rule `bash(rm -rf *)` in the deny list matches (`rm -rf target`)"
+//! );
+//! assert_eq!(compiled.decide(&Call::bash("git push")).verdict, Verdict::Ask);
+//! let edit = Call::builtin(Tool::Edit, ".github/workflows/ci.yml");
+//! assert_eq!(compiled.decide(&edit).verdict, Verdict::Ask);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Order
 //! Deny rules first (any match denies: deny always wins), then ask rules, then allow rules,
 //! then the mode's default. An allow rule is still capped by the mode (see below).

@@ -4,6 +4,7 @@
 use globset::{GlobBuilder, GlobMatcher};
 
 use crate::rule::{Tool, ToolSelector};
+use crate::shell::TrailingArgs;
 
 /// A pattern token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub(crate) enum Unit {
 
 /// A shell command as units: words separated by [`Unit::Sep`], so that a pattern's blank
 /// matches a word boundary and never a space inside a quoted argument.
-pub(crate) fn command_units(words: &[String], open_args: bool) -> Vec<Unit> {
+pub(crate) fn command_units(words: &[String], trailing: TrailingArgs) -> Vec<Unit> {
     let mut units = Vec::new();
     for (i, w) in words.iter().enumerate() {
         if i > 0 {
@@ -34,7 +35,7 @@ pub(crate) fn command_units(words: &[String], open_args: bool) -> Vec<Unit> {
         }
         units.extend(w.chars().map(Unit::Char));
     }
-    if open_args {
+    if trailing == TrailingArgs::Unseen {
         units.push(Unit::Sep);
         units.push(Unit::Opaque);
     }
@@ -259,7 +260,7 @@ mod tests {
         let words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
         CommandPattern::parse(pattern)
             .unwrap()
-            .matches(&command_units(&words, false))
+            .matches(&command_units(&words, TrailingArgs::Known))
     }
 
     #[test]
@@ -304,7 +305,7 @@ mod tests {
     #[test]
     fn open_arguments_only_match_a_star() {
         let words = vec!["rm".to_owned(), "-rf".to_owned()];
-        let units = command_units(&words, true);
+        let units = command_units(&words, TrailingArgs::Unseen);
         assert!(CommandPattern::parse("rm *").unwrap().matches(&units));
         assert!(CommandPattern::parse("rm -rf *").unwrap().matches(&units));
         assert!(!CommandPattern::parse("rm -rf").unwrap().matches(&units));
@@ -314,7 +315,7 @@ mod tests {
     fn wildcard_does_not_blow_up() {
         let pattern = CommandPattern::parse(&"*a".repeat(40)).unwrap();
         let text: Vec<String> = vec!["a".repeat(5000) + "b"];
-        assert!(!pattern.matches(&command_units(&text, false)));
+        assert!(!pattern.matches(&command_units(&text, TrailingArgs::Known)));
     }
 
     #[test]

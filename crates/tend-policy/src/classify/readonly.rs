@@ -7,7 +7,7 @@
 //! could be such an option (`find . $x`), the command does not count.
 
 use super::{git_subcommand_index, long_name};
-use crate::shell::{ShellCommand, Word, system_name};
+use crate::shell::{ShellCommand, TrailingArgs, Word, system_name};
 
 /// Programs that only read whatever their arguments; see [`is_read_only`] for the ones whose
 /// options are checked.
@@ -132,7 +132,8 @@ pub(crate) fn is_read_only(cmd: &ShellCommand) -> bool {
     };
     let args = &f.words[1..];
     // Unseen arguments (xargs) may be any option.
-    let options_known = !f.open_args && args.iter().all(|a| a.is_static() || !a.may_be_option());
+    let options_known = f.trailing == TrailingArgs::Known
+        && args.iter().all(|a| a.is_static() || !a.may_be_option());
     let none = |bad: &dyn Fn(&str) -> bool| options_known && !args.iter().any(|a| bad(&a.text));
     match name {
         "find" => none(&|t| {
@@ -165,7 +166,7 @@ pub(crate) fn is_read_only(cmd: &ShellCommand) -> bool {
         "uniq" => options_known && args.iter().filter(|a| !a.text.starts_with('-')).count() <= 1,
         "date" => options_known && date_reads(args),
         "sed" => options_known && sed_reads(args),
-        "git" => !f.open_args && git_reads(args),
+        "git" => f.trailing == TrailingArgs::Known && git_reads(args),
         "command" => args
             .first()
             .is_some_and(|a| a.text == "-v" || a.text == "-V"),

@@ -23,6 +23,16 @@ mod word;
 mod wrappers;
 
 pub(crate) use unwrap::{Facts, LayerUse, system_name};
+
+/// Whether a command's arguments are all in its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum TrailingArgs {
+    #[default]
+    Known,
+    /// `xargs` appends arguments read at run time: only a `*` in a rule matches them, and a
+    /// program whose options matter is not read-only.
+    Unseen,
+}
 pub(crate) use word::Word;
 
 /// Why a command string could not be analysed at all.

@@ -4,7 +4,7 @@
 use super::parse::{Here, Parser, RawCommand};
 use super::word::Word;
 use super::wrappers::{ScriptFrom, Seen, env_name, see_through};
-use super::{Redirect, RedirectKind, ShellCommand, ShellError, render};
+use super::{Redirect, RedirectKind, ShellCommand, ShellError, TrailingArgs, render};
 use crate::safe_env;
 
 /// How far nested scripts (`bash -c 'eval "sh -c …"'`) are followed.
@@ -18,7 +18,7 @@ pub(crate) struct Facts {
     /// The effective program and arguments.
     pub words: Vec<Word>,
     /// `xargs` appends arguments nobody can see yet.
-    pub open_args: bool,
+    pub trailing: TrailingArgs,
     /// Runs with other privileges (`sudo`, `doas`, `su`, `pkexec`).
     pub privileged: bool,
     /// A variable outside [`safe_env`] is set, so the program may behave unlike itself.
@@ -35,7 +35,7 @@ pub(crate) struct Facts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Layer {
     pub words: Vec<String>,
-    pub open_args: bool,
+    pub trailing: TrailingArgs,
     pub usable: LayerUse,
 }
 
@@ -51,10 +51,10 @@ pub(crate) enum LayerUse {
 }
 
 impl Layer {
-    fn new(words: &[Word], open_args: bool, usable: LayerUse) -> Layer {
+    fn new(words: &[Word], trailing: TrailingArgs, usable: LayerUse) -> Layer {
         Layer {
             words: words.iter().map(|w| w.text.clone()).collect(),
-            open_args,
+            trailing,
             usable,
         }
     }
@@ -97,7 +97,11 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
         .unwrap_or(Stdin::Inherited);
     let written: Vec<Word> = raw.assignments.iter().chain(&raw.words).cloned().collect();
     let mut facts = Facts {
-        layers: vec![Layer::new(&written, false, LayerUse::AllRules)],
+        layers: vec![Layer::new(
+            &written,
+            TrailingArgs::Known,
+            LayerUse::AllRules,
+        )],
         unsafe_env: raw
             .assignments
             .iter()
@@ -112,7 +116,9 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
     let mut env: Vec<Word> = raw.assignments.clone();
     let mut cur: Vec<Word> = raw.words.clone();
     if !env.is_empty() && !cur.is_empty() {
-        facts.layers.push(Layer::new(&cur, false, usable));
+        facts
+            .layers
+            .push(Layer::new(&cur, TrailingArgs::Known, usable));
     }
     let mut unknown = raw.problem.clone();
     let mut wrappers = Vec::new();
@@ -131,7 +137,9 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
         match see_through(&name, &cur[1..]) {
             Seen::Not => break,
             Seen::Inner(inner) => {
-                facts.open_args |= inner.open_args;
+                if inner.trailing == TrailingArgs::Unseen {
+                    facts.trailing = TrailingArgs::Unseen;
+                }
                 facts.wrapper_writes |= inner.writes;
                 if inner.privileged {
                     facts.privileged = true;
@@ -144,7 +152,7 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
                 env.extend(inner.env);
                 wrappers.push(name);
                 cur = cur.split_off(1 + inner.at);
-                facts.layers.push(Layer::new(&cur, facts.open_args, usable));
+                facts.layers.push(Layer::new(&cur, facts.trailing, usable));
             }
             Seen::Script { from, privileged } => {
                 facts.privileged |= privileged;
@@ -398,7 +406,7 @@ fn command_valued_variable(name: &str) -> bool {
 /// and `git`/`cargo` without the global options before their subcommand.
 fn add_normalised_layers(cur: &[Word], facts: &mut Facts) {
     let Some(program) = cur.first() else { return };
-    let open = facts.open_args;
+    let open = facts.trailing;
     let mut words = cur.to_vec();
     if let Some((_, base)) = program.text.rsplit_once('/')
         && !base.is_empty()

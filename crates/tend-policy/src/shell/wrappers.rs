@@ -1,6 +1,7 @@
 //! Wrappers that run another command (`timeout`, `env`, `sudo`, `xargs`, …) and programs that
 //! run a script (`bash -c`, `eval`, `watch`, `su -c`): where their command or script is.
 
+use super::TrailingArgs;
 use super::word::{Word, is_name};
 
 pub(super) fn env_name(w: &Word) -> Option<&str> {
@@ -25,7 +26,7 @@ pub(super) struct Inner {
     /// Index in the wrapper's arguments where the inner command starts.
     pub(super) at: usize,
     pub(super) env: Vec<Word>,
-    pub(super) open_args: bool,
+    pub(super) trailing: TrailingArgs,
     pub(super) privileged: bool,
     pub(super) writes: bool,
 }
@@ -78,7 +79,7 @@ fn inner(at: usize) -> Inner {
     Inner {
         at,
         env: Vec::new(),
-        open_args: false,
+        trailing: TrailingArgs::Known,
         privileged: false,
         writes: false,
     }
@@ -157,7 +158,7 @@ pub(super) fn see_through(name: &str, args: &[Word]) -> Seen {
             ),
         ) {
             Seen::Inner(i) => Seen::Inner(Inner {
-                open_args: true,
+                trailing: TrailingArgs::Unseen,
                 ..i
             }),
             other => other,

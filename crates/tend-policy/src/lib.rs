@@ -91,7 +91,9 @@
 //! `-exec`, `-execdir`, `-ok`, `-okdir`, `-delete`, `-fprint*`, `-fls`), `fd` (no `-x`/`-X`),
 //! `rg` (no `--pre`, `--hostname-bin`), `sort` (no `-o`, `--compress-program`), `file` (no
 //! `-C`), `tree` (no `-o`), `printf` (no `-v`), `uniq` (one operand), `date` (not setting),
-//! `hostname` (not setting), `sed` (no `-i`, `-f`, and no `w`/`W`/`e` in the script), and `git`
+//! `hostname` (not setting), `sed` (no `-i`, `-f`, and no `w`/`W`/`e` command or `s///w`/`s///e`
+//! flag in the script), `read` (into lowercase variables only), `awk` (an inline program without
+//! `system`, `|` or `>`, with only `-F`/`-v`), and `git`
 //! `status`, `log`, `diff`, `show`, `shortlog` (no `--output`, `--ext-diff`), `blame`,
 //! `rev-parse`, `ls-files`, `ls-tree`, `cat-file`, `describe`, `rev-list`, `merge-base`,
 //! `name-rev`, `for-each-ref`, `count-objects`, `show-ref`, `grep` (no `-O`), `branch`/`tag`

@@ -141,4 +141,65 @@ proptest! {
         }
         let _ = format!("read({text})").parse::<tend_policy::Rule>();
     }
+
+    #[test]
+    fn never_panics_on_arbitrary_arguments_to_special_programs(
+        program in prop::sample::select(SPECIAL_PROGRAMS.to_vec()),
+        args in prop::collection::vec(any::<String>(), 0..5),
+        mode in prop::sample::select(Mode::ALL.to_vec()),
+    ) {
+        let quoted: Vec<String> = args
+            .iter()
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect();
+        let script = format!("{program} {}", quoted.join(" "));
+        let compiled = Policy::new(mode)
+            .compile(&PathContext { root: PathBuf::from("/w"), home: None })
+            .unwrap();
+        let _ = compiled.decide(&Call::bash(script));
+    }
 }
+
+/// Programs with their own argument handling (wrappers, shells, read-only and publishing checks).
+const SPECIAL_PROGRAMS: [&str; 40] = [
+    "sed",
+    "sed -n",
+    "sed -e",
+    "awk",
+    "awk -F",
+    "read",
+    "find",
+    "fd",
+    "rg",
+    "sort",
+    "uniq",
+    "date",
+    "file",
+    "tree",
+    "printf",
+    "hostname",
+    "git",
+    "git -c",
+    "git branch",
+    "git config",
+    "gh",
+    "gh api",
+    "curl",
+    "wget",
+    "npm",
+    "cargo",
+    "scp",
+    "env",
+    "timeout",
+    "nice",
+    "xargs",
+    "sudo",
+    "bash",
+    "bash -c",
+    "flock",
+    "su",
+    "watch",
+    "eval",
+    "alias",
+    "trap",
+];

@@ -167,6 +167,8 @@ pub(crate) fn is_read_only(cmd: &ShellCommand) -> bool {
         "date" => options_known && date_reads(args),
         "sed" => options_known && sed_reads(args),
         "git" => f.trailing == TrailingArgs::Known && git_reads(args),
+        "read" => options_known && read_reads(args),
+        "awk" | "gawk" | "mawk" | "nawk" => options_known && awk_reads(args),
         "command" => args
             .first()
             .is_some_and(|a| a.text == "-v" || a.text == "-V"),
@@ -256,7 +258,138 @@ fn sed_reads(args: &[Word]) -> bool {
     };
     scripts
         .iter()
-        .all(|(text, known)| *known && !text.contains(['w', 'W', 'e']))
+        .all(|(text, known)| *known && sed_script_reads(text))
+}
+
+/// Whether a sed script has no `w`/`W` (write a file) or `e` (run a command) command and no
+/// `s///w` or `s///e` flag. Regexes, replacements and `a`/`i`/`c` texts are skipped, so their
+/// letters do not count.
+fn sed_script_reads(script: &str) -> bool {
+    let chars: Vec<char> = script.chars().collect();
+    // Index just past the next unescaped `delimiter` from `i`.
+    let skip_to = |mut i: usize, delimiter: char| {
+        while let Some(&c) = chars.get(i) {
+            i += 1;
+            if c == '\\' {
+                i += 1;
+            } else if c == delimiter {
+                break;
+            }
+        }
+        i.min(chars.len())
+    };
+    let to_end_of_command = |mut i: usize| {
+        while chars
+            .get(i)
+            .is_some_and(|&c| c != '\n' && c != ';' && c != '}')
+        {
+            i += 1;
+        }
+        i
+    };
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        i += 1;
+        match c {
+            '/' => i = skip_to(i, '/'),
+            '\\' => {
+                if let Some(&d) = chars.get(i) {
+                    i = skip_to(i + 1, d);
+                }
+            }
+            's' | 'y' => {
+                let Some(&d) = chars.get(i) else {
+                    return false;
+                };
+                i = skip_to(skip_to(i + 1, d), d);
+                if c == 's' {
+                    let end = to_end_of_command(i);
+                    if chars[i..end].iter().any(|f| matches!(f, 'w' | 'W' | 'e')) {
+                        return false;
+                    }
+                    i = end;
+                }
+            }
+            'w' | 'W' | 'e' => return false,
+            // Text runs to the end of the line, and on while lines end in `\`.
+            'a' | 'i' | 'c' | '#' => loop {
+                while chars.get(i).is_some_and(|&c| c != '\n') {
+                    i += 1;
+                }
+                let continued = c != '#' && i > 0 && chars[i - 1] == '\\';
+                if !continued || i >= chars.len() {
+                    break;
+                }
+                i += 1;
+            },
+            // Labels and file names run to the end of the command.
+            'r' | 'R' | 'b' | 't' | 'T' | ':' => i = to_end_of_command(i),
+            _ => {}
+        }
+    }
+    true
+}
+
+/// `read` only assigns variables; lowercase names cannot be `PATH`, `IFS`, `BASH_ENV` or any
+/// other variable that changes what later commands run.
+fn read_reads(args: &[Word]) -> bool {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        i += 1;
+        if matches!(t, "-d" | "-i" | "-n" | "-N" | "-p" | "-t" | "-u") {
+            i += 1;
+        } else if t.starts_with('-') && t != "-a" {
+            continue;
+        } else {
+            let name = if t == "-a" {
+                i += 1;
+                args.get(i - 1).map_or("", |w| w.text.as_str())
+            } else {
+                t
+            };
+            let lowercase = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !lowercase {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// `awk` with an inline program that cannot run commands or write files: no `system`, no `|`
+/// (pipes to and from commands), no `>` (output redirection; comparisons are refused too, which
+/// is conservative), and only `-F` and `-v` as options.
+fn awk_reads(args: &[Word]) -> bool {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if matches!(t, "-F" | "-v" | "--field-separator" | "--assign") {
+            i += 2;
+        } else if t.starts_with("-F")
+            || t.starts_with("-v")
+            || t.starts_with("--field-separator=")
+            || t.starts_with("--assign=")
+        {
+            i += 1;
+        } else if t.starts_with('-') {
+            return false;
+        } else {
+            break;
+        }
+    }
+    args.get(i).is_some_and(|program| {
+        program.is_static()
+            && !program.text.contains("system")
+            && !program.text.contains(['|', '>'])
+    })
 }
 
 fn git_reads(args: &[Word]) -> bool {
@@ -425,4 +558,57 @@ fn lists_only(rest: &[Word], listing: Listing) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn sed_scripts() {
+        let cases = [
+            ("1,20p", true),
+            ("/start/,/end/p", true),
+            ("s/hello/everywhere/g", true),
+            ("s|/usr|/opt|", true),
+            ("\\,begin,,\\,end,d", true),
+            ("y/abc/xyz/", true),
+            ("1i\\\nheader with w and e", true),
+            ("$a trailer w e", true),
+            ("/x/{p;q}", true),
+            ("s/a/b/w out.txt", false),
+            ("s/a/b/e", false),
+            ("s/a/b/gw out", false),
+            ("1e rm -rf x", false),
+            ("w out.txt", false),
+            ("/x/W out", false),
+            ("p;e ls", false),
+            // Cut short: no panic, and nothing unsafe was seen.
+            ("s/x\\", true),
+            ("s", false),
+            ("y/a", true),
+            ("\\", true),
+            ("/abc", true),
+        ];
+        for (script, reads) in cases {
+            assert_eq!(sed_script_reads(script), reads, "{script:?}");
+        }
+    }
+
+    #[test]
+    fn read_and_awk() {
+        let words = |s: &[&str]| s.iter().map(|w| Word::literal(w)).collect::<Vec<_>>();
+        assert!(read_reads(&words(&["-r", "line"])));
+        assert!(read_reads(&words(&["-p", "Name? ", "-a", "parts"])));
+        assert!(!read_reads(&words(&["PATH"])));
+        assert!(!read_reads(&words(&["-a", "IFS"])));
+        assert!(awk_reads(&words(&["-F:", "{print $1}", "/etc/passwd"])));
+        assert!(awk_reads(&words(&["-v", "n=3", "NR<n"])));
+        assert!(!awk_reads(&words(&["{system(\"rm x\")}"])));
+        assert!(!awk_reads(&words(&["{print > \"out\"}"])));
+        assert!(!awk_reads(&words(&["{print | \"sh\"}"])));
+        assert!(!awk_reads(&words(&["-f", "prog.awk"])));
+        assert!(!awk_reads(&words(&["-i", "inplace", "{}"])));
+    }
 }

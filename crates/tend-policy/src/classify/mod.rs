@@ -1,5 +1,6 @@
 //! Sorting a shell command into a [`Class`], which the mode's defaults are stated in.
 
+mod git;
 mod publish;
 mod readonly;
 
@@ -7,9 +8,11 @@ use crate::decision::Class;
 use crate::shell::{ShellCommand, Word};
 
 #[cfg(test)]
+pub(crate) use git::READ_ONLY_GIT;
+#[cfg(test)]
 pub(crate) use publish::PUBLISHING;
 #[cfg(test)]
-pub(crate) use readonly::{READ_ONLY_GIT, READ_ONLY_PROGRAMS};
+pub(crate) use readonly::READ_ONLY_PROGRAMS;
 
 pub(crate) fn classify(cmd: &ShellCommand) -> Class {
     if cmd.unknown.is_some() {

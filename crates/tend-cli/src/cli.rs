@@ -58,6 +58,14 @@ pub enum Command {
     Discard(RunArg),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Run the scheduler in the foreground: every enabled task at its slots.
+    Daemon,
+    /// Whether the daemon runs, what it schedules, what runs.
+    Status(JsonArg),
+    /// Runs in progress and waiting.
+    Ps(JsonArg),
+    /// Cancel a run, queued or running.
+    Cancel(CancelArgs),
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +244,9 @@ pub struct RunArgs {
     /// Print only the outcome, not each step.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Run in this process even when a daemon runs (which would otherwise execute it).
+    #[arg(long)]
+    pub local: bool,
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +260,10 @@ pub struct RunsArgs {
     /// How many runs to list, newest first.
     #[arg(short = 'n', long = "limit", default_value_t = 20)]
     pub limit: u32,
+    /// List slots instead: every due instant with its outcome (ran, skipped, missed,
+    /// queued), reason and lateness.
+    #[arg(long)]
+    pub slots: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -279,4 +294,20 @@ pub struct ReviewArgs {
 pub struct RunArg {
     /// A run id, or a unique part of one.
     pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// A run id, or a unique part of one.
+    pub run: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -1,15 +1,20 @@
 //! One module per subcommand; `dispatch` picks it.
 
 mod add;
+mod cancel;
+mod daemon;
+mod handover;
 mod init;
 mod list;
 mod logs;
 mod next;
 mod pause;
+pub(crate) mod ps;
 mod review;
 mod run;
 mod runs;
 mod show;
+mod status;
 mod validate;
 
 use std::process::ExitCode;
@@ -46,6 +51,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Review(args) => review::review(&ctx, args)?,
         Command::Apply(args) => review::apply(&ctx, args)?,
         Command::Discard(args) => review::discard(&ctx, args)?,
+        Command::Daemon => daemon::run(&ctx)?,
+        Command::Status(args) => status::run(&ctx, args)?,
+        Command::Ps(args) => ps::run(&ctx, args)?,
+        Command::Cancel(args) => cancel::run(&ctx, args)?,
         Command::Completions(_) | Command::Next(_) => {}
     }
     Ok(ExitCode::SUCCESS)

@@ -27,6 +27,10 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<std::process::ExitCo
             )));
         }
     };
+    // With a daemon running, the run is the daemon's (`--local` keeps it here).
+    if let Some(code) = super::handover::try_daemon(ctx, entry, &task, args)? {
+        return Ok(code);
+    }
     let user_config = ctx.user_config()?;
     let config = match &task.scope {
         tend_config::Scope::Project { root } => ctx.project_config(&user_config, root)?,

@@ -19,9 +19,6 @@ fn detail(out: &ToolOutput) -> ToolDetail {
             stdout_bytes,
             stderr_bytes,
             truncated,
-            sandbox,
-            denials,
-            proxy,
         } => ToolDetail::Bash {
             command,
             exit_code,
@@ -31,9 +28,6 @@ fn detail(out: &ToolOutput) -> ToolDetail {
             stdout_bytes,
             stderr_bytes,
             truncated,
-            sandbox,
-            denials,
-            proxy,
         },
         other => panic!("not a bash detail: {other:?}"),
     }
@@ -95,10 +89,7 @@ async fn stdout_stderr_and_exit_code() {
             duration_ms: 0,
             stdout_bytes: 4,
             stderr_bytes: 4,
-            truncated: false,
-            sandbox: None,
-            denials: vec![],
-            proxy: vec![],
+            truncated: false
         }
     );
     let out = fx
@@ -153,10 +144,7 @@ async fn a_timeout_kills_the_command_promptly() {
             duration_ms: 0,
             stdout_bytes: 8,
             stderr_bytes: 0,
-            truncated: false,
-            sandbox: None,
-            denials: vec![],
-            proxy: vec![],
+            truncated: false
         }
     );
 }

@@ -9,5 +9,4 @@ mod glob;
 mod grep;
 mod read;
 mod run_tool;
-mod sandbox;
 mod write;

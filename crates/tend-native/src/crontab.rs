@@ -295,16 +295,39 @@ pub fn block(existing: &str) -> Option<&str> {
 
 /// The task ids of the entries in a tend block.
 pub fn task_ids(existing: &str) -> Vec<String> {
-    block(existing)
-        .unwrap_or("")
-        .lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix("# tend task ")?;
-            let (_, rest) = rest.split_once(" [")?;
-            let (id, _) = rest.split_once("]:")?;
-            Some(id.to_owned())
-        })
-        .collect()
+    entries(existing).into_iter().map(|e| e.task_id).collect()
+}
+
+/// The entries of the tend block: each comment line with the line after it.
+pub fn entries(existing: &str) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut lines = block(existing).unwrap_or("").lines();
+    while let Some(comment) = lines.next() {
+        let Some(rest) = comment.strip_prefix("# tend task ") else {
+            continue;
+        };
+        let Some((title, rest)) = rest.split_once(" [") else {
+            continue;
+        };
+        let Some((id, _)) = rest.split_once("]:") else {
+            continue;
+        };
+        let Some(line) = lines.next() else {
+            break;
+        };
+        out.push(Entry {
+            task_id: id.to_owned(),
+            title: title.to_owned(),
+            when: line
+                .split_whitespace()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join(" "),
+            line: line.to_owned(),
+            comment: comment.to_owned(),
+        });
+    }
+    out
 }
 
 /// Byte range of the block: from the start of its BEGIN line through the newline ending its

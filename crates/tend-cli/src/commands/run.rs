@@ -28,7 +28,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<std::process::ExitCo
         }
     };
     // With a daemon running, the run is the daemon's (`--local` keeps it here).
-    if let Some(code) = super::handover::try_daemon(ctx, entry, &task, args)? {
+    if args.slot.is_none()
+        && let Some(code) = super::handover::try_daemon(ctx, entry, &task, args)?
+    {
         return Ok(code);
     }
     let user_config = ctx.user_config()?;
@@ -48,11 +50,24 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<std::process::ExitCo
     };
     let is_replay = matches!(model.client, tend_model::Client::Replay(_));
     let state = ctx.block_on(store.ensure_task(&entry.key(), now))?;
-    let run = ctx.block_on(store.create_run(&NewRun {
-        task: state.id,
-        trigger: Trigger::Manual,
-        created_at: now,
-    }))?;
+    let run = match &args.slot {
+        // An OS timer's call: claim the slot, or say why there is nothing to run.
+        Some(text) => {
+            let wanted = super::slot::parse(text)?;
+            match super::slot::claim(ctx, &store, &entry.qualified(), &task, &state, wanted)? {
+                super::slot::Claimed::Run(run) => *run,
+                super::slot::Claimed::Nothing => {
+                    ctx.block_on(store.close());
+                    return Ok(std::process::ExitCode::SUCCESS);
+                }
+            }
+        }
+        None => ctx.block_on(store.create_run(&NewRun {
+            task: state.id,
+            trigger: Trigger::Manual,
+            created_at: now,
+        }))?,
+    };
 
     let branch = match task.mode {
         tend_policy::Mode::ReadOnly => "none (read-only)".to_owned(),

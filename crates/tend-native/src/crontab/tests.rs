@@ -171,6 +171,7 @@ fn merge_keeps_every_other_byte() {
     let first = merge(USER_LINES, &block);
     assert_eq!(first, format!("{USER_LINES}\n{block}"));
     assert_eq!(task_ids(&first), vec!["triage-356eeef5".to_owned()]);
+    assert_eq!(entries(&first), vec![e.clone()]);
     // Replaced in place, whatever surrounds it.
     let surrounded = format!("{USER_LINES}\n{block}0 1 * * * /bin/true\r\n");
     let other = render_block(&[Entry {

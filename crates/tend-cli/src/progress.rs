@@ -212,6 +212,9 @@ mod tests {
                 stdout_bytes: 10,
                 stderr_bytes: 0,
                 truncated: false,
+                sandbox: Some("bubblewrap".into()),
+                denials: vec![],
+                proxy: vec![],
             },
             duration_ms: 2_340,
         };

@@ -30,6 +30,13 @@ pub enum ToolError {
     #[error("path {0} is inside .git, which the file tools do not touch; use git commands instead")]
     InsideGit(String),
 
+    /// The path is hidden by the task's sandbox settings (`deny_read`).
+    #[error(
+        "path {0} is hidden by the task's sandbox settings (deny_read); neither the file tools \
+         nor shell commands may read it"
+    )]
+    Hidden(String),
+
     #[error("path {0}: too many levels of symbolic links")]
     SymlinkLoop(String),
 
@@ -45,7 +52,7 @@ impl ToolError {
     /// A confinement refusal, as opposed to a path that merely cannot be resolved.
     pub fn is_refusal(&self) -> bool {
         match self {
-            ToolError::OutsideWorkspace(_) | ToolError::InsideGit(_) => true,
+            ToolError::OutsideWorkspace(_) | ToolError::InsideGit(_) | ToolError::Hidden(_) => true,
             ToolError::Root { .. }
             | ToolError::RootNotADirectory(_)
             | ToolError::Tmp { .. }

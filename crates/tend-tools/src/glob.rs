@@ -44,7 +44,7 @@ pub(crate) fn run(
         .compile_matcher();
 
     let mut found: Vec<(SystemTime, String)> = Vec::new();
-    for entry in walker(dir.abs()).build() {
+    for entry in walker(dir.abs(), ws.deny_read()).build() {
         if cancel.is_cancelled() {
             return Err(Failure::failed("glob was cancelled"));
         }

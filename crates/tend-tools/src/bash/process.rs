@@ -4,17 +4,18 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use tend_sandbox::{SandboxError, ShellCommand};
+use tend_sandbox::{CommandSession, SandboxError, ShellCommand};
 
 use super::env::child_env;
 use crate::Workspace;
 
 /// The one place a shell command is built: the plain invocation, wrapped by the workspace's
-/// sandbox, then spawned in its own process group with no stdin and captured output.
+/// sandbox, then spawned in its own process group with no stdin and captured output. The
+/// session must be kept until the command has ended.
 pub(crate) fn command_for(
     ws: &Workspace,
     script: &str,
-) -> Result<tokio::process::Command, SandboxError> {
+) -> Result<(tokio::process::Command, CommandSession), SandboxError> {
     let env = child_env(ws.parent_env(), ws.tmp());
     let plain = ShellCommand {
         program: shell(&env),
@@ -22,8 +23,12 @@ pub(crate) fn command_for(
         cwd: ws.root().to_path_buf(),
         env,
         writable: vec![ws.root().to_path_buf(), ws.tmp().to_path_buf()],
+        tmp: ws.tmp().to_path_buf(),
     };
-    let wrapped = ws.sandbox().wrap(plain)?;
+    let tend_sandbox::Wrapped {
+        command: wrapped,
+        session,
+    } = ws.sandbox().wrap(plain)?;
     let mut cmd = tokio::process::Command::new(&wrapped.program);
     cmd.args(&wrapped.args)
         .current_dir(&wrapped.cwd)
@@ -36,7 +41,7 @@ pub(crate) fn command_for(
         .kill_on_drop(true)
         // A new group whose id is the shell's pid: one signal reaches every process it starts.
         .process_group(0);
-    Ok(cmd)
+    Ok((cmd, session))
 }
 
 /// bash where it is installed, else POSIX sh.

@@ -80,7 +80,7 @@ pub(crate) fn run(
         OutputMode::Files | OutputMode::Count => 0,
     };
 
-    let mut walk = walker(target.abs());
+    let mut walk = walker(target.abs(), ws.deny_read());
     if let Some(glob) = &input.glob {
         let mut overrides = OverrideBuilder::new(target.abs());
         overrides

@@ -19,6 +19,9 @@ fn detail(out: &ToolOutput) -> ToolDetail {
             stdout_bytes,
             stderr_bytes,
             truncated,
+            sandbox,
+            denials,
+            proxy,
         } => ToolDetail::Bash {
             command,
             exit_code,
@@ -28,6 +31,9 @@ fn detail(out: &ToolOutput) -> ToolDetail {
             stdout_bytes,
             stderr_bytes,
             truncated,
+            sandbox,
+            denials,
+            proxy,
         },
         other => panic!("not a bash detail: {other:?}"),
     }
@@ -89,7 +95,10 @@ async fn stdout_stderr_and_exit_code() {
             duration_ms: 0,
             stdout_bytes: 4,
             stderr_bytes: 4,
-            truncated: false
+            truncated: false,
+            sandbox: None,
+            denials: vec![],
+            proxy: vec![],
         }
     );
     let out = fx
@@ -144,7 +153,10 @@ async fn a_timeout_kills_the_command_promptly() {
             duration_ms: 0,
             stdout_bytes: 8,
             stderr_bytes: 0,
-            truncated: false
+            truncated: false,
+            sandbox: None,
+            denials: vec![],
+            proxy: vec![],
         }
     );
 }

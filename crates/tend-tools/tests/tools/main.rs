@@ -9,4 +9,5 @@ mod glob;
 mod grep;
 mod read;
 mod run_tool;
+mod sandbox;
 mod write;

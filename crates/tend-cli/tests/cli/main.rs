@@ -11,6 +11,7 @@ mod completions;
 mod exit_codes;
 mod init;
 mod list;
+mod mcp;
 mod next;
 mod pause;
 mod runs;

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use tend_model::Usage;
 use tend_tools::ToolDetail;
 
+use crate::checkpoint::Resolution;
+use crate::gate::Verdict;
 use crate::report::ReportStatus;
 
 /// One event of a session.
@@ -48,6 +50,26 @@ pub enum AgentEvent {
         content: String,
         detail: ToolDetail,
         duration_ms: u64,
+    },
+    /// What the gate decided about a call, and why (the rule, or the mode's default).
+    Decision {
+        turn: u32,
+        id: String,
+        verdict: Verdict,
+        because: String,
+    },
+    /// A call needs a human: the session parks (checkpointed) and the run waits for approval.
+    Parked {
+        turn: u32,
+        id: String,
+        name: String,
+        because: String,
+    },
+    /// A parked session goes on after a human's answer.
+    Resumed {
+        turn: u32,
+        id: String,
+        resolution: Resolution,
     },
     /// A tool call refused before it ran: the mode or a rule says no.
     Refused {
@@ -107,6 +129,9 @@ impl AgentEvent {
             AgentEvent::ToolCall { .. } => "tool_call",
             AgentEvent::ToolResult { .. } => "tool_result",
             AgentEvent::Refused { .. } => "refused",
+            AgentEvent::Decision { .. } => "decision",
+            AgentEvent::Parked { .. } => "parked",
+            AgentEvent::Resumed { .. } => "resumed",
             AgentEvent::Usage { .. } => "usage",
             AgentEvent::Retry { .. } => "retry",
             AgentEvent::Compacted { .. } => "compacted",
@@ -128,6 +153,8 @@ pub enum EndReason {
     /// The model could not be reached or answered with an error that retries did not cure.
     ModelError,
     Cancelled,
+    /// A call waits for a human: the session was checkpointed and will be resumed.
+    Parked,
 }
 
 impl EndReason {
@@ -139,6 +166,7 @@ impl EndReason {
             EndReason::Budget => "budget",
             EndReason::ModelError => "model_error",
             EndReason::Cancelled => "cancelled",
+            EndReason::Parked => "parked",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The agent loop: ask the model, run the tools it asks for, feed the results back, until it
-//! reports or a limit is reached. Every step is streamed as an [`AgentEvent`].
+//! reports, a limit is reached, or a call needs a human (then the session parks with a
+//! checkpoint and a later process resumes it). Every step is streamed as an [`AgentEvent`].
 
 use std::time::Duration;
 
@@ -8,14 +9,16 @@ use tend_model::{
     StopReason, ToolSpec, Usage, cost_micro_usd,
 };
 use tend_policy::Mode;
-use tend_tools::{ToolCall, Workspace, run_tool};
+use tend_tools::{ToolCall, Workspace};
 use tokio::time::{Instant, timeout_at};
 
+use crate::calls::{self, CallsOutcome};
+use crate::checkpoint::{Checkpoint, Resolution};
 use crate::compact;
 use crate::event::{AgentEvent, EndReason};
-use crate::gate::{self, Verdict};
+use crate::gate::{self, Gate};
 use crate::prompt::{TaskContext, system_blocks, task_message};
-use crate::report::{REPORT_TOOL, Report, parse_report, report_spec};
+use crate::report::{Report, report_spec};
 
 /// Limits a run must stay within.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,13 @@ pub struct SessionSettings {
     pub tool_limits: tend_tools::Limits,
 }
 
+/// How a session starts: from the task, or from a parked call a human has answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    Fresh,
+    Resume(Box<Checkpoint>, Resolution),
+}
+
 /// How a session ended, and what it leaves behind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionOutcome {
@@ -54,8 +64,10 @@ pub struct SessionOutcome {
     pub turns: u32,
     pub usage: Usage,
     pub cost_micro_usd: Option<u64>,
-    /// The whole conversation, for a checkpoint.
+    /// The whole conversation.
     pub messages: Vec<Message>,
+    /// Set when `end` is [`EndReason::Parked`]: what to resume from.
+    pub parked: Option<Box<Checkpoint>>,
 }
 
 /// Where the session's events go: a live viewer, the transcript, the store.
@@ -63,26 +75,22 @@ pub type Sink<'a> = &'a mut (dyn FnMut(AgentEvent) + Send);
 
 /// The share of the context window at which older turns are condensed.
 const COMPACT_AT: f64 = 0.8;
-/// A tool result's content in the transcript is cut here (the model saw it all).
-const TRANSCRIPT_CONTENT_CAP: usize = 64 * 1024;
 
-/// Runs one agent session to its end.
-pub async fn run_session(
-    client: &Client,
-    workspace: &Workspace,
-    ctx: &TaskContext,
-    settings: &SessionSettings,
-    sink: Sink<'_>,
-) -> SessionOutcome {
-    let deadline = Instant::now() + settings.limits.timeout;
+/// What a session works with.
+pub struct Session<'a> {
+    pub client: &'a Client,
+    pub workspace: &'a Workspace,
+    pub ctx: &'a TaskContext,
+    pub settings: &'a SessionSettings,
+    pub gate: &'a dyn Gate,
+}
+
+/// Runs one agent session to its end (or until it parks).
+pub async fn run_session(session: &Session<'_>, start: Start, sink: Sink<'_>) -> SessionOutcome {
+    let Session { ctx, settings, .. } = *session;
     let tools = tool_specs(ctx.mode);
     let system = system_blocks(ctx);
     let fixed_prompt_bytes = fixed_bytes(&system, &tools);
-    sink(AgentEvent::Start {
-        engine: "builtin".to_owned(),
-        model: settings.model_label.clone(),
-        fixed_prompt_bytes,
-    });
     let mut state = State {
         messages: vec![Message {
             role: Role::User,
@@ -97,17 +105,57 @@ pub async fn run_session(
         final_text: None,
         prompt_tokens: 0,
         bytes_since_usage: 0,
+        used_before: Duration::ZERO,
+        parked: None,
     };
+    let resume = match start {
+        Start::Fresh => {
+            sink(AgentEvent::Start {
+                engine: "builtin".to_owned(),
+                model: settings.model_label.clone(),
+                fixed_prompt_bytes,
+            });
+            None
+        }
+        Start::Resume(checkpoint, resolution) => {
+            let checkpoint = *checkpoint;
+            state.messages = checkpoint.messages.clone();
+            state.usage = checkpoint.usage;
+            state.cost = checkpoint.cost_micro_usd;
+            state.turns = checkpoint.turn;
+            state.report = checkpoint.report.clone();
+            state.final_text = checkpoint.final_text.clone();
+            state.used_before = checkpoint.elapsed;
+            state.bytes_since_usage = state
+                .messages
+                .iter()
+                .map(|m| serde_json::to_string(m).map_or(0, |s| s.len()))
+                .sum();
+            sink(AgentEvent::Resumed {
+                turn: checkpoint.turn,
+                id: checkpoint
+                    .pending_call()
+                    .map(|c| c.id.clone())
+                    .unwrap_or_default(),
+                resolution: resolution.clone(),
+            });
+            Some((checkpoint, resolution))
+        }
+    };
+    let deadline = Instant::now() + settings.limits.timeout.saturating_sub(state.used_before);
+    let started = Instant::now();
     let (end, error) = drive(
-        client, workspace, ctx, settings, &system, &tools, deadline, &mut state, sink,
+        session, &system, &tools, deadline, started, resume, &mut state, sink,
     )
     .await;
-    sink(AgentEvent::End {
-        reason: end,
-        turns: state.turns,
-        usage: state.usage,
-        cost_micro_usd: state.cost,
-    });
+    if end != EndReason::Parked {
+        sink(AgentEvent::End {
+            reason: end,
+            turns: state.turns,
+            usage: state.usage,
+            cost_micro_usd: state.cost,
+        });
+    }
     SessionOutcome {
         end,
         report: state.report,
@@ -117,20 +165,24 @@ pub async fn run_session(
         usage: state.usage,
         cost_micro_usd: state.cost,
         messages: state.messages,
+        parked: state.parked,
     }
 }
 
-struct State {
-    messages: Vec<Message>,
-    usage: Usage,
-    cost: Option<u64>,
-    turns: u32,
-    report: Option<Report>,
-    final_text: Option<String>,
+pub(crate) struct State {
+    pub messages: Vec<Message>,
+    pub usage: Usage,
+    pub cost: Option<u64>,
+    pub turns: u32,
+    pub report: Option<Report>,
+    pub final_text: Option<String>,
     /// Tokens of the last request's prompt, as the provider counted them.
     prompt_tokens: u64,
     /// Bytes added to the conversation since then, for an estimate of the next prompt.
     bytes_since_usage: usize,
+    /// Run time used before this process took the session over (parked sessions).
+    used_before: Duration,
+    pub parked: Option<Box<Checkpoint>>,
 }
 
 impl State {
@@ -153,24 +205,52 @@ impl State {
         cost
     }
 
-    fn push(&mut self, message: Message) {
+    pub fn push(&mut self, message: Message) {
         self.bytes_since_usage += serde_json::to_string(&message).map_or(0, |s| s.len());
         self.messages.push(message);
+    }
+
+    /// Everything a later process needs to go on from call `pending` of this turn.
+    pub fn checkpoint(
+        &self,
+        turn: u32,
+        calls: &[ToolCall],
+        results: Vec<Content>,
+        pending: usize,
+        decision: &crate::gate::Decision,
+        elapsed: Duration,
+    ) -> Checkpoint {
+        Checkpoint {
+            messages: self.messages.clone(),
+            turn,
+            calls: calls.to_vec(),
+            results,
+            pending,
+            because: decision.because.clone(),
+            allow_rule: decision.allow_rule.clone(),
+            usage: self.usage,
+            cost_micro_usd: self.cost,
+            report: self.report.clone(),
+            final_text: self.final_text.clone(),
+            elapsed: self.used_before + elapsed,
+        }
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn drive(
-    client: &Client,
-    workspace: &Workspace,
-    ctx: &TaskContext,
-    settings: &SessionSettings,
+    session: &Session<'_>,
     system: &[String],
     tools: &[ToolSpec],
     deadline: Instant,
+    started: Instant,
+    resume: Option<(Checkpoint, Resolution)>,
     state: &mut State,
     sink: Sink<'_>,
 ) -> (EndReason, Option<String>) {
+    let Session {
+        client, settings, ..
+    } = *session;
     let limits = &settings.limits;
     if limits.budget_micro_usd.is_some() && settings.price.is_none() {
         return (
@@ -181,6 +261,17 @@ async fn drive(
                 settings.model_label, settings.model_label
             )),
         );
+    }
+    // A resumed session first finishes the turn it parked in.
+    if let Some((checkpoint, resolution)) = resume {
+        let outcome = calls::resume_calls(
+            session, checkpoint, resolution, deadline, started, state, sink,
+        )
+        .await;
+        match outcome {
+            CallsOutcome::Continue => {}
+            CallsOutcome::Stop(end, error) => return (end, error),
+        }
     }
     loop {
         if state.turns >= limits.max_turns {
@@ -299,71 +390,21 @@ async fn drive(
                 | StopReason::Other(_) => (EndReason::Finished, None),
             };
         }
-        let mut results = Vec::with_capacity(calls.len());
-        for call in &calls {
-            sink(AgentEvent::ToolCall {
-                turn,
-                id: call.id.clone(),
-                name: call.name.clone(),
-                input: call.input.clone(),
-            });
-            let (content, is_error) = if call.name == REPORT_TOOL {
-                match parse_report(&call.input) {
-                    Ok(report) => {
-                        sink(AgentEvent::Report {
-                            status: report.status,
-                            summary: report.summary.clone(),
-                        });
-                        state.report = Some(report);
-                        ("Reported. The run ends here.".to_owned(), false)
-                    }
-                    Err(problem) => (problem, true),
-                }
-            } else {
-                match gate::check(ctx.mode, &call.name) {
-                    Verdict::Deny(reason) => {
-                        sink(AgentEvent::Refused {
-                            turn,
-                            id: call.id.clone(),
-                            name: call.name.clone(),
-                            reason: reason.clone(),
-                        });
-                        (reason, true)
-                    }
-                    Verdict::Allow => {
-                        let started = Instant::now();
-                        let Ok(output) =
-                            timeout_at(deadline, run_tool(workspace, call, &settings.tool_limits))
-                                .await
-                        else {
-                            return (EndReason::Timeout, Some(timeout_message(settings)));
-                        };
-                        sink(AgentEvent::ToolResult {
-                            turn,
-                            id: call.id.clone(),
-                            name: call.name.clone(),
-                            is_error: output.is_error,
-                            content: cap(&output.content, TRANSCRIPT_CONTENT_CAP),
-                            detail: output.detail,
-                            duration_ms: u64::try_from(started.elapsed().as_millis())
-                                .unwrap_or(u64::MAX),
-                        });
-                        (output.content, output.is_error)
-                    }
-                }
-            };
-            results.push(Content::ToolResult {
-                tool_use_id: call.id.clone(),
-                content,
-                is_error,
-            });
-        }
-        state.push(Message {
-            role: Role::User,
-            content: results,
-        });
-        if state.report.is_some() {
-            return (EndReason::Finished, None);
+        let outcome = calls::run_calls(
+            session,
+            turn,
+            &calls,
+            Vec::new(),
+            0,
+            deadline,
+            started,
+            state,
+            sink,
+        )
+        .await;
+        match outcome {
+            CallsOutcome::Continue => {}
+            CallsOutcome::Stop(end, error) => return (end, error),
         }
     }
 }
@@ -404,7 +445,7 @@ fn model_error_text(error: &ModelError) -> String {
     format!("the model request failed: {error}")
 }
 
-fn timeout_message(settings: &SessionSettings) -> String {
+pub(crate) fn timeout_message(settings: &SessionSettings) -> String {
     format!(
         "the run's timeout ({}) was reached during a tool call",
         humantime(settings.limits.timeout)
@@ -453,7 +494,7 @@ fn text_of(content: &[Content]) -> String {
     parts.join("\n").trim().to_owned()
 }
 
-fn cap(text: &str, max: usize) -> String {
+pub(crate) fn cap(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tend_agent::{
-    AgentEvent, EndReason, Limits, ReportStatus, SessionSettings, TaskContext, run_session,
+    AgentEvent, Decision, EndReason, Gate, Limits, ModeGate, ReportStatus, Resolution, Session,
+    SessionOutcome, SessionSettings, Start, TaskContext, Verdict, run_session,
 };
 use tend_mock_model::{ErrorReply, MockContent, MockModel, MockUsage, Reply, Script, Step};
 use tend_model::{Client, Price, Provider, ProviderOverrides, ProviderSettings, Sleeper};
@@ -64,6 +65,44 @@ fn client(mock: &MockModel) -> Client {
         .with_sleeper(sleeper)
 }
 
+/// A fresh session with the mode's gate.
+async fn session(
+    client: &Client,
+    ws: &tend_tools::Workspace,
+    ctx: &TaskContext,
+    settings: &SessionSettings,
+    sink: &mut (dyn FnMut(AgentEvent) + Send),
+) -> SessionOutcome {
+    let gate = ModeGate(ctx.mode);
+    let s = Session {
+        client,
+        workspace: ws,
+        ctx,
+        settings,
+        gate: &gate,
+    };
+    run_session(&s, Start::Fresh, sink).await
+}
+
+/// Asks a human for any `bash` command that pushes; allows everything else.
+struct AskForPush;
+
+impl Gate for AskForPush {
+    fn decide(&self, call: &tend_tools::ToolCall) -> Decision {
+        let command = call.input["command"].as_str().unwrap_or("");
+        let (verdict, because) = if command.contains("git push") {
+            (Verdict::Ask, "rule bash(git push *) in ask".to_owned())
+        } else {
+            (Verdict::Allow, "propose mode".to_owned())
+        };
+        Decision {
+            verdict,
+            because,
+            allow_rule: Some("bash(git push *)".into()),
+        }
+    }
+}
+
 struct Folder {
     _dir: tempfile::TempDir,
     ws: tend_tools::Workspace,
@@ -114,7 +153,7 @@ async fn reads_edits_runs_and_reports() {
     let mock = MockModel::start(script).await.unwrap();
     let f = folder();
     let mut events = Vec::new();
-    let outcome = run_session(
+    let outcome = session(
         &client(&mock),
         &f.ws,
         &context(Mode::Propose),
@@ -139,14 +178,17 @@ async fn reads_edits_runs_and_reports() {
             "request",
             "usage",
             "tool_call",
+            "decision",
             "tool_result",
             "request",
             "usage",
             "tool_call",
+            "decision",
             "tool_result",
             "request",
             "usage",
             "tool_call",
+            "decision",
             "tool_result",
             "request",
             "usage",
@@ -186,7 +228,7 @@ async fn survives_three_failures_before_an_answer() {
     let mock = MockModel::start(script).await.unwrap();
     let f = folder();
     let mut events = Vec::new();
-    let outcome = run_session(
+    let outcome = session(
         &client(&mock),
         &f.ws,
         &context(Mode::Propose),
@@ -219,7 +261,7 @@ async fn read_only_runs_cannot_write_and_the_model_is_told() {
     let mock = MockModel::start(script).await.unwrap();
     let f = folder();
     let mut events = Vec::new();
-    let outcome = run_session(
+    let outcome = session(
         &client(&mock),
         &f.ws,
         &context(Mode::ReadOnly),
@@ -239,7 +281,7 @@ async fn read_only_runs_cannot_write_and_the_model_is_told() {
         .iter()
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(tools, vec!["read", "glob", "grep", "report"]);
+    assert_eq!(tools, vec!["read", "glob", "grep", "bash", "report"]);
     mock.shutdown().await;
 }
 
@@ -251,7 +293,7 @@ async fn stops_at_max_turns() {
     ]);
     let mock = MockModel::start(script).await.unwrap();
     let f = folder();
-    let outcome = run_session(
+    let outcome = session(
         &client(&mock),
         &f.ws,
         &context(Mode::Propose),
@@ -281,7 +323,7 @@ async fn stops_when_the_budget_is_spent() {
     let f = folder();
     let mut s = settings(10);
     s.limits.budget_micro_usd = Some(2_000_000);
-    let outcome = run_session(
+    let outcome = session(
         &client(&mock),
         &f.ws,
         &context(Mode::Propose),
@@ -332,7 +374,7 @@ async fn compacts_near_the_context_window_and_goes_on() {
     let mut s = settings(10);
     s.context_window = 1_000;
     let mut events = Vec::new();
-    let outcome = run_session(
+    let outcome = session(
         &client(&mock),
         &f.ws,
         &context(Mode::Propose),
@@ -368,7 +410,7 @@ async fn an_invalid_report_is_sent_back_for_another_try() {
     ]);
     let mock = MockModel::start(script).await.unwrap();
     let f = folder();
-    let outcome = run_session(
+    let outcome = session(
         &client(&mock),
         &f.ws,
         &context(Mode::Propose),
@@ -380,5 +422,149 @@ async fn an_invalid_report_is_sent_back_for_another_try() {
     assert_eq!(outcome.report.unwrap().status, ReportStatus::Failed);
     let second = mock.requests()[1].body.to_string();
     assert!(second.contains("unknown status `done`"), "{second}");
+    mock.shutdown().await;
+}
+
+/// The script of a session that pushes (parks), then writes a file and reports.
+fn push_script() -> Script {
+    Script::new([
+        Step::reply(vec![
+            MockContent::tool_use("bash", json!({"command": "echo before > before.txt"})),
+            MockContent::tool_use("bash", json!({"command": "git push origin HEAD"})),
+            MockContent::tool_use("bash", json!({"command": "echo after > after.txt"})),
+        ]),
+        Step::tool_use("report", json!({"status": "changed", "summary": "Done."})),
+    ])
+}
+
+async fn park(mock: &MockModel, f: &Folder) -> (SessionOutcome, Vec<AgentEvent>) {
+    let gate = AskForPush;
+    let ctx = context(Mode::Propose);
+    let settings = settings(10);
+    let client = client(mock);
+    let s = Session {
+        client: &client,
+        workspace: &f.ws,
+        ctx: &ctx,
+        settings: &settings,
+        gate: &gate,
+    };
+    let mut events = Vec::new();
+    let outcome = run_session(&s, Start::Fresh, &mut |e| events.push(e)).await;
+    (outcome, events)
+}
+
+#[tokio::test]
+async fn an_ask_parks_the_session_with_a_checkpoint_and_approval_resumes_it() {
+    let mock = MockModel::start(push_script()).await.unwrap();
+    let f = folder();
+    let (parked, events) = park(&mock, &f).await;
+    assert_eq!(parked.end, EndReason::Parked);
+    // The call before the ask ran; the ask and the call after it did not (yet).
+    assert!(f.root.join("before.txt").exists());
+    assert!(!f.root.join("after.txt").exists());
+    let checkpoint = parked.parked.clone().unwrap();
+    assert_eq!(checkpoint.pending, 1);
+    assert_eq!(checkpoint.results.len(), 1);
+    assert_eq!(checkpoint.because, "rule bash(git push *) in ask");
+    assert!(
+        matches!(events.last(), Some(AgentEvent::Parked { because, .. }) if because == "rule bash(git push *) in ask")
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, AgentEvent::End { .. })),
+        "a parked session has not ended"
+    );
+    // The checkpoint survives a trip through JSON (it is written to disk between processes).
+    let checkpoint: tend_agent::Checkpoint =
+        serde_json::from_str(&serde_json::to_string(&checkpoint).unwrap()).unwrap();
+
+    // Resumed with approval: the push runs (and fails: no remote), the rest of the turn runs,
+    // the model is asked again and reports.
+    let gate = AskForPush;
+    let ctx = context(Mode::Propose);
+    let settings = settings(10);
+    let client = client(&mock);
+    let s = Session {
+        client: &client,
+        workspace: &f.ws,
+        ctx: &ctx,
+        settings: &settings,
+        gate: &gate,
+    };
+    let mut events = Vec::new();
+    let resumed = run_session(
+        &s,
+        Start::Resume(
+            Box::new(checkpoint),
+            Resolution::Approve { by: "ana".into() },
+        ),
+        &mut |e| events.push(e),
+    )
+    .await;
+    assert_eq!(resumed.end, EndReason::Finished, "{:?}", resumed.error);
+    assert_eq!(resumed.report.unwrap().status, ReportStatus::Changed);
+    assert!(f.root.join("after.txt").exists());
+    assert!(
+        matches!(&events[0], AgentEvent::Resumed { resolution: Resolution::Approve { by }, .. } if by == "ana")
+    );
+    let ran: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::ToolResult {
+                detail: tend_tools::ToolDetail::Bash { command, .. },
+                ..
+            } => Some(command.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ran, vec!["git push origin HEAD", "echo after > after.txt"]);
+    // The model's second request holds all three results of the parked turn, in order.
+    let second = &mock.requests()[1].body;
+    let results = second["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(results, 3);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_denied_call_is_refused_with_the_reason_and_the_session_goes_on() {
+    let mock = MockModel::start(push_script()).await.unwrap();
+    let f = folder();
+    let (parked, _) = park(&mock, &f).await;
+    let gate = AskForPush;
+    let ctx = context(Mode::Propose);
+    let settings = settings(10);
+    let client = client(&mock);
+    let s = Session {
+        client: &client,
+        workspace: &f.ws,
+        ctx: &ctx,
+        settings: &settings,
+        gate: &gate,
+    };
+    let resumed = run_session(
+        &s,
+        Start::Resume(
+            parked.parked.unwrap(),
+            Resolution::Deny {
+                by: "ana".into(),
+                reason: "not on Fridays".into(),
+            },
+        ),
+        &mut |_| {},
+    )
+    .await;
+    assert_eq!(resumed.end, EndReason::Finished);
+    let second = mock.requests()[1].body.to_string();
+    assert!(
+        second.contains("a human (ana) denied this call: not on Fridays"),
+        "{second}"
+    );
+    assert!(
+        f.root.join("after.txt").exists(),
+        "the turn's later calls still ran"
+    );
     mock.shutdown().await;
 }

@@ -44,6 +44,17 @@ pub fn render(event: &AgentEvent, text: Text) -> Option<String> {
             let mark = if *is_error { "✗" } else { "✓" };
             Some(format!("    {mark} {}", summarize_result(detail, content)))
         }
+        // Allowed calls need no line; refusals and asks have their own events.
+        AgentEvent::Decision { .. } => None,
+        AgentEvent::Parked { name, because, .. } => {
+            Some(format!("  ⏸ {name} waits for a human: {because}"))
+        }
+        AgentEvent::Resumed { resolution, .. } => Some(match resolution {
+            tend_agent::Resolution::Approve { by } => format!("▶ resumed: approved by {by}"),
+            tend_agent::Resolution::Deny { by, reason } => {
+                format!("▶ resumed: denied by {by} ({reason})")
+            }
+        }),
         AgentEvent::Refused { reason, .. } => Some(format!("    ✗ refused: {reason}")),
         AgentEvent::Retry {
             attempt,

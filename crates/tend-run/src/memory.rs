@@ -78,6 +78,28 @@ impl TaskMemory {
         })
     }
 
+    /// What a parked run must keep to restore these notes later: the workspace's original
+    /// file, and the notes as the run started with them.
+    pub(crate) fn parts(&self) -> (Option<Vec<u8>>, String) {
+        (self.original.clone(), self.contents.clone())
+    }
+
+    /// The notes of a parked run, as [`TaskMemory::parts`] kept them.
+    pub(crate) fn restore(
+        state_dir: &Path,
+        task_id: i64,
+        task: &str,
+        original: Option<Vec<u8>>,
+        contents: String,
+    ) -> TaskMemory {
+        TaskMemory {
+            stored: state_dir.join("memory").join(format!("task-{task_id}.md")),
+            relative: format!(".tend/memory/{task}.md"),
+            original,
+            contents,
+        }
+    }
+
     /// Saves what the agent left in the workspace to tend's copy, and puts the workspace's
     /// file back as it was, so the notes are not part of the proposal.
     pub fn save(&self, workspace: &Path) -> Result<(), RunError> {

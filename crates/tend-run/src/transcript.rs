@@ -40,6 +40,19 @@ impl Transcript {
         })
     }
 
+    /// Opens an existing transcript to go on with (a resumed run): numbering continues after
+    /// its last whole line.
+    pub fn append(path: &Path) -> Result<Transcript, RunError> {
+        let last = if path.exists() {
+            read(path)?.last().map_or(0, |l| l.seq)
+        } else {
+            0
+        };
+        let mut transcript = Transcript::create(path)?;
+        transcript.seq = last;
+        Ok(transcript)
+    }
+
     /// Appends a durable event; live-only events (text deltas) are ignored.
     pub fn write(&mut self, at: Timestamp, event: &AgentEvent) -> Result<(), RunError> {
         if !event.is_durable() {

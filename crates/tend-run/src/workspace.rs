@@ -17,7 +17,8 @@ use crate::git;
 use crate::owner::{is_alive, this_process};
 
 /// A run's prepared workspace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Workspace {
     /// `git worktree` of `repo` at `dir` on `branch`, created from commit `base`; `lease` is
     /// the lock file that keeps other runs out of it.
@@ -208,11 +209,46 @@ fn lease_worktree(spec: &Spec<'_>) -> Result<(PathBuf, PathBuf), RunError> {
     Err(RunError::Busy(spec.task.to_owned(), POOL_SIZE))
 }
 
-/// A lease whose process is gone (crashed, killed) is free.
+/// A parked run keeps its worktree, owned by no process: the lease names the run instead.
+pub fn park_lease(ws: &Workspace, run_id: &str) -> Result<(), RunError> {
+    if let Workspace::Worktree { lease, .. } = ws {
+        std::fs::write(lease, format!("{PARKED} {run_id}\n"))
+            .map_err(|e| RunError::Io(lease.clone(), e))?;
+    }
+    Ok(())
+}
+
+/// Takes a parked run's lease back for this process. A lease held by another live process is
+/// refused (the run is being resumed elsewhere).
+pub fn take_parked_lease(ws: &Workspace, run_id: &str) -> Result<(), RunError> {
+    let Workspace::Worktree { lease, .. } = ws else {
+        return Ok(());
+    };
+    if let Ok(text) = std::fs::read_to_string(lease) {
+        let mut words = text.split_whitespace();
+        let first = words.next().unwrap_or("");
+        let held_elsewhere = first != PARKED && !lease_is_stale(lease);
+        let other_run = first == PARKED && words.next() != Some(run_id);
+        if held_elsewhere || other_run {
+            return Err(RunError::LeaseHeld(lease.clone()));
+        }
+    }
+    let me = this_process();
+    std::fs::write(lease, format!("{} {} {run_id}\n", me.pid, me.tag))
+        .map_err(|e| RunError::Io(lease.clone(), e))
+}
+
+/// The first word of a parked run's lease.
+const PARKED: &str = "parked";
+
+/// A lease whose process is gone (crashed, killed) is free; a parked run's is not.
 fn lease_is_stale(lease: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(lease) else {
         return false;
     };
+    if text.starts_with(PARKED) {
+        return false;
+    }
     let mut parts = text.split_whitespace();
     let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
     let tag = parts.next().unwrap_or("").to_owned();

@@ -8,14 +8,15 @@ use std::process::Command;
 
 use pretty_assertions::assert_eq;
 use serde_json::json;
+use tend_agent::Resolution;
 use tend_agent::{AgentEvent, ReportStatus};
 use tend_config::{
     Config, FixedClock, MachineZone, Paths, ResolvedTask, Scope, TaskFile, ZoneName,
 };
 use tend_mock_model::{ErrorReply, MockContent, MockModel, Script, Step};
 use tend_run::{
-    RunRequest, Runner, StopReason, StopSignal, execute_with_stop, model_choice, stop_pair,
-    transcript,
+    Closing, RunRequest, Runner, StopReason, StopSignal, close_parked, execute, execute_with_stop,
+    model_choice, resume_with_stop, stop_pair, transcript,
 };
 use tend_store::{NewRun, RunState, Store, TaskKey, Trigger};
 
@@ -46,6 +47,8 @@ struct Setup {
 }
 
 async fn setup(task_front_matter: &str) -> Setup {
+    // Shell commands run in the real sandbox, entered through this crate's helper binary.
+    tend_run::set_sandbox_helper(env!("CARGO_BIN_EXE_tend-run-sandbox-exec").into());
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     std::fs::create_dir_all(repo.join(".tend/tasks")).unwrap();
@@ -83,6 +86,56 @@ async fn setup(task_front_matter: &str) -> Setup {
         paths,
         store,
         clock,
+    }
+}
+
+/// The request to run (or resume) the task `fix` against `mock`.
+async fn request(s: &Setup, mock: &MockModel, run_id: Option<tend_store::RunId>) -> RunRequest {
+    let repo = s.repo.canonicalize().unwrap();
+    let file = TaskFile::load(
+        &repo.join(".tend/tasks/fix.md"),
+        Scope::Project { root: repo.clone() },
+    )
+    .unwrap();
+    let task = ResolvedTask::resolve(
+        &file,
+        &Config::default(),
+        &MachineZone::fixed(ZoneName::utc()),
+    )
+    .unwrap();
+    let now = s.clock.now();
+    s.store.register_project(&repo, now).await.unwrap();
+    let state = s
+        .store
+        .ensure_task(&TaskKey::project(repo.clone(), "fix"), now)
+        .await
+        .unwrap();
+    let run_id = match run_id {
+        Some(id) => id,
+        None => {
+            s.store
+                .create_run(&NewRun {
+                    task: state.id,
+                    trigger: Trigger::Manual,
+                    created_at: now,
+                })
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let base = mock.base_url();
+    let env = move |name: &str| match name {
+        "ANTHROPIC_API_KEY" => Some("test-key".to_owned()),
+        "ANTHROPIC_BASE_URL" => Some(base.clone()),
+        _ => None,
+    };
+    let model = model_choice(&task, &Config::default(), &env).unwrap();
+    RunRequest {
+        task,
+        task_id: state.id,
+        run_id,
+        model,
     }
 }
 
@@ -484,4 +537,198 @@ async fn a_run_stopped_before_its_session_is_interrupted_without_calling_the_mod
     assert_eq!(stored.state, RunState::Interrupted);
     assert!(stored.ended_at.is_some());
     mock.shutdown().await;
+}
+
+const PUSHING: &str =
+    "schedule = \"manual\"\nmodel = \"anthropic:claude-sonnet-4-5\"\napproval_timeout = \"1h\"";
+
+/// A session that fixes the bug, then wants to push (a propose run asks a human first).
+fn pushing_script() -> Script {
+    Script::new([
+        Step::tool_use(
+            "edit",
+            json!({"path": "calc.sh", "old_string": "$1 - $2", "new_string": "$1 + $2"}),
+        ),
+        Step::tool_use("bash", json!({"command": "git push origin HEAD"})),
+        Step::tool_use(
+            "report",
+            json!({"status": "changed", "summary": "Fixed add; pushed."}),
+        ),
+    ])
+}
+
+async fn parked_run(s: &Setup, mock: &MockModel) -> (tend_run::Finished, tend_store::RunId) {
+    let req = request(s, mock, None).await;
+    let id = req.run_id.clone();
+    let runner = Runner {
+        store: &s.store,
+        paths: &s.paths,
+        clock: &s.clock,
+    };
+    let parked = execute(&runner, req, &mut |_: &AgentEvent| {})
+        .await
+        .unwrap();
+    (parked, id)
+}
+
+#[tokio::test]
+async fn a_push_parks_the_run_durably_and_an_approval_resumes_it_in_the_same_worktree() {
+    let s = setup(PUSHING).await;
+    let mock = MockModel::start(pushing_script()).await.unwrap();
+    let (parked, id) = parked_run(&s, &mock).await;
+    assert_eq!(parked.run.state, RunState::WaitingApproval);
+    let approval = parked.approval.clone().unwrap();
+    assert_eq!(approval.tool, "bash");
+    assert_eq!(
+        approval.arguments,
+        json!({"command": "git push origin HEAD"})
+    );
+    assert!(approval.rule.contains("publishes"), "{}", approval.rule);
+    assert_eq!(
+        s.store.pending_approvals().await.unwrap(),
+        vec![approval.clone()]
+    );
+    // Parked: the run holds no process, its worktree keeps the edit, nothing is committed yet.
+    let stored = s.store.run(&id).await.unwrap().unwrap();
+    assert_eq!(stored.owner, None);
+    let wt = stored.worktree.clone().unwrap();
+    assert!(
+        std::fs::read_to_string(wt.join("calc.sh"))
+            .unwrap()
+            .contains("$1 + $2")
+    );
+    assert!(parked.run_dir.join("parked.json").exists());
+    let report = std::fs::read_to_string(parked.run_dir.join("report.md")).unwrap();
+    assert!(
+        report.starts_with("# fix: waiting for approval"),
+        "{report}"
+    );
+
+    // Another process (here: another runner over the same store) approves and resumes.
+    s.store
+        .decide_approval(
+            approval.id,
+            tend_store::Decision::Approve,
+            "ana",
+            None,
+            s.clock.now(),
+        )
+        .await
+        .unwrap();
+    let runner = Runner {
+        store: &s.store,
+        paths: &s.paths,
+        clock: &s.clock,
+    };
+    let req = request(&s, &mock, Some(id.clone())).await;
+    let mut events = Vec::new();
+    let done = resume_with_stop(
+        &runner,
+        req,
+        Resolution::Approve { by: "ana".into() },
+        &mut |e: &AgentEvent| events.push(e.clone()),
+        StopSignal::never(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.run.state, RunState::Succeeded);
+    assert_eq!(done.status, ReportStatus::Changed);
+    assert_eq!(done.run.worktree, Some(wt), "resumed in the same worktree");
+    // The push ran (and failed: the test repository has no remote) and the model saw that.
+    let push = events.iter().find_map(|e| match e {
+        AgentEvent::ToolResult { name, content, .. } if name == "bash" => Some(content.clone()),
+        _ => None,
+    });
+    assert!(push.unwrap().contains("origin"));
+    let branch = done.branch.clone().unwrap();
+    assert!(git(&s.repo, &["show", &format!("{branch}:calc.sh")]).contains("$1 + $2"));
+    // One transcript, numbered on from where the first process stopped.
+    let lines = transcript::read(&done.run_dir.join("transcript.jsonl")).unwrap();
+    let seqs: Vec<u64> = lines.iter().map(|l| l.seq).collect();
+    assert_eq!(seqs, (1..=lines.len() as u64).collect::<Vec<_>>());
+    let kinds: Vec<&str> = lines.iter().map(|l| l.event.kind()).collect();
+    assert!(
+        kinds.contains(&"parked") && kinds.contains(&"resumed"),
+        "{kinds:?}"
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_denied_push_is_refused_and_the_run_goes_on() {
+    let s = setup(PUSHING).await;
+    let mock = MockModel::start(pushing_script()).await.unwrap();
+    let (_parked, id) = parked_run(&s, &mock).await;
+    let runner = Runner {
+        store: &s.store,
+        paths: &s.paths,
+        clock: &s.clock,
+    };
+    let req = request(&s, &mock, Some(id)).await;
+    let done = resume_with_stop(
+        &runner,
+        req,
+        Resolution::Deny {
+            by: "ana".into(),
+            reason: "we release on Mondays".into(),
+        },
+        &mut |_: &AgentEvent| {},
+        StopSignal::never(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.run.state, RunState::Succeeded);
+    let third = mock.requests()[2].body.to_string();
+    assert!(
+        third.contains("a human (ana) denied this call: we release on Mondays"),
+        "{third}"
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_approval_expires_and_keeps_the_work_so_far() {
+    let s = setup(PUSHING).await;
+    let mock = MockModel::start(pushing_script()).await.unwrap();
+    let (parked, id) = parked_run(&s, &mock).await;
+    let runner = Runner {
+        store: &s.store,
+        paths: &s.paths,
+        clock: &s.clock,
+    };
+    let req = request(&s, &mock, Some(id.clone())).await;
+    let closed = close_parked(
+        &runner,
+        &req.task,
+        req.task_id,
+        &id,
+        &req.model.label,
+        Closing::Expired,
+    )
+    .await
+    .unwrap();
+    assert_eq!(closed.run.state, RunState::Expired);
+    assert_eq!(closed.status, ReportStatus::NeedsHuman);
+    assert_eq!(
+        closed.run.proposal,
+        Some(tend_store::ProposalState::Pending)
+    );
+    let branch = closed.branch.clone().unwrap();
+    assert!(git(&s.repo, &["show", &format!("{branch}:calc.sh")]).contains("$1 + $2"));
+    let report = std::fs::read_to_string(parked.run_dir.join("report.md")).unwrap();
+    assert!(
+        report
+            .contains("nobody answered the approval request for `git push origin HEAD` within 1h"),
+        "{report}"
+    );
+    // The worktree is free for the next run.
+    let next = Script::new([Step::tool_use(
+        "report",
+        json!({"status": "nothing-to-do", "summary": "ok"}),
+    )]);
+    let mock2 = MockModel::start(next).await.unwrap();
+    let (again, _, _) = run(&s, &mock2).await;
+    assert_eq!(again.unwrap().run.worktree, closed.run.worktree);
+    mock.shutdown().await;
+    mock2.shutdown().await;
 }

@@ -1,4 +1,5 @@
 use serde::{Deserialize, Serialize};
+use tend_sandbox::{ProxyDecision, SandboxDenial};
 
 /// What a tool call did, for the transcript and audit. Paths are relative to the workspace root
 /// (`.` for the root itself).
@@ -49,6 +50,16 @@ pub enum ToolDetail {
         stdout_bytes: u64,
         stderr_bytes: u64,
         truncated: bool,
+        /// The sandbox that confined the command (`bubblewrap`, `landlock`, `sandbox-exec`);
+        /// absent when it ran unconfined.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sandbox: Option<String>,
+        /// What the sandbox refused the command, as far as tend can tell (audit trail).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        denials: Vec<SandboxDenial>,
+        /// Every decision of tend's network proxy during the command (audit trail).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        proxy: Vec<ProxyDecision>,
     },
     /// An MCP tool's result. `content_kinds`: `text`, `image`, `audio`, `resource`,
     /// `resource_link`, `structured`, in order of first appearance; `bytes`: text and decoded
@@ -60,7 +71,8 @@ pub enum ToolDetail {
         bytes: u64,
         duration_ms: u64,
     },
-    /// Confinement said no (outside the workspace, inside `.git`); nothing was touched.
+    /// Confinement said no (outside the workspace, inside `.git`, a hidden path, or a shell
+    /// command where no sandbox works: fail closed); nothing was touched.
     Refused {
         reason: String,
     },

@@ -67,7 +67,7 @@ pub use detail::ToolDetail;
 pub use error::ToolError;
 pub use limits::Limits;
 pub use spec::{Builtin, ToolSpec, builtin_specs};
-pub use tend_sandbox::Sandbox;
+pub use tend_sandbox::{DenialKind, ProxyDecision, Sandbox, SandboxDenial, Verdict};
 pub use workspace::Workspace;
 
 use output::Failure;

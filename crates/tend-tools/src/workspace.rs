@@ -20,6 +20,8 @@ struct Inner {
     root: PathBuf,
     tmp: PathBuf,
     sandbox: Sandbox,
+    /// Canonical paths inside the root that the file tools refuse (the task's `deny_read`).
+    deny_read: Vec<PathBuf>,
     /// The environment shell commands are derived from (scrubbed before use).
     parent_env: Vec<(OsString, OsString)>,
     /// The run's MCP servers, whose tools `run_tool` routes to.
@@ -50,7 +52,8 @@ impl Workspace {
             inner: Arc::new(Inner {
                 root: canonical_root,
                 tmp: canonical_tmp,
-                sandbox: Sandbox::None,
+                sandbox: Sandbox::Off,
+                deny_read: Vec::new(),
                 parent_env: std::env::vars_os().collect(),
                 mcp: None,
             }),
@@ -60,6 +63,20 @@ impl Workspace {
     /// Runs shell commands through `sandbox`.
     pub fn with_sandbox(self, sandbox: Sandbox) -> Workspace {
         self.map(|inner| inner.sandbox = sandbox)
+    }
+
+    /// Makes the file tools refuse these paths (the sandbox's hidden paths), like shell
+    /// commands find them hidden. Only paths strictly inside the root matter to the file tools;
+    /// a hidden folder that holds the whole root (tend's state folder holds the run's worktree)
+    /// does not hide the root.
+    pub fn with_deny_read(self, paths: &[PathBuf]) -> Workspace {
+        let root = self.inner.root.clone();
+        let deny: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+            .filter(|p| p.starts_with(&root) && *p != root)
+            .collect();
+        self.map(|inner| inner.deny_read = deny)
     }
 
     /// Derives shell environments from `vars` instead of this process's environment (they are
@@ -100,8 +117,13 @@ impl Workspace {
         &self.inner.tmp
     }
 
-    pub fn sandbox(&self) -> Sandbox {
-        self.inner.sandbox
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.inner.sandbox
+    }
+
+    /// Paths inside the root that the file tools refuse and searches skip.
+    pub fn deny_read(&self) -> &[PathBuf] {
+        &self.inner.deny_read
     }
 
     pub(crate) fn parent_env(&self) -> &[(OsString, OsString)] {
@@ -109,9 +131,21 @@ impl Workspace {
     }
 
     /// Confines `path` (relative to the root, or absolute inside it) to the workspace: refuses
-    /// paths that resolve outside the root (through `..` or symbolic links) or into `.git`.
+    /// paths that resolve outside the root (through `..` or symbolic links), into `.git`, or
+    /// into a hidden path ([`Workspace::with_deny_read`]).
     pub fn resolve(&self, path: impl AsRef<Path>) -> Result<ResolvedPath, ToolError> {
-        confine::resolve(&self.inner.root, path.as_ref())
+        let resolved = confine::resolve(&self.inner.root, path.as_ref())?;
+        if self
+            .inner
+            .deny_read
+            .iter()
+            .any(|d| resolved.abs().starts_with(d))
+        {
+            return Err(ToolError::Hidden(
+                path.as_ref().to_string_lossy().into_owned(),
+            ));
+        }
+        Ok(resolved)
     }
 }
 

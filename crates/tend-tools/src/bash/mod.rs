@@ -18,6 +18,7 @@ use crate::output::{Failure, parse_input};
 use crate::{Limits, ToolDetail, ToolOutput, Workspace};
 use capture::{HeadTail, budgets};
 use process::{GroupGuard, GroupSignal, command_for};
+use tend_sandbox::{CommandOutput, CommandSession};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,8 +46,16 @@ pub(crate) async fn run(
         Some(0) => return Err(Failure::failed("timeout_ms must be at least 1")),
         Some(ms) => Duration::from_millis(ms).min(limits.bash_timeout_max),
     };
-    let mut cmd = command_for(ws, &input.command)
-        .map_err(|e| Failure::failed(format!("cannot run the command in the sandbox: {e}")))?;
+    let (mut cmd, session) = match command_for(ws, &input.command) {
+        Ok(built) => built,
+        // Fail closed: no sandbox works here, or it cannot give this task what it asks.
+        Err(e) if e.is_refusal() => return Err(Failure::refused(e.to_string())),
+        Err(e) => {
+            return Err(Failure::failed(format!(
+                "cannot run the command in the sandbox: {e}"
+            )));
+        }
+    };
     let started = Instant::now();
     let mut child = cmd
         .spawn()
@@ -57,7 +66,14 @@ pub(crate) async fn run(
     // Whatever the shell left behind in its group goes too.
     drop(group);
     let duration = started.elapsed();
-    Ok(report(&input.command, &run, timeout, duration, limits))
+    Ok(report(
+        &input.command,
+        &run,
+        timeout,
+        duration,
+        limits,
+        session,
+    ))
 }
 
 /// How a command ended and what it printed.
@@ -152,11 +168,12 @@ fn report(
     timeout: Duration,
     duration: Duration,
     limits: &Limits,
+    session: CommandSession,
 ) -> ToolOutput {
     let (out_cap, err_cap) = budgets(limits.output_cap, run.stdout.total(), run.stderr.total());
     let (stdout, out_cut) = run.stdout.render(out_cap);
     let (stderr, err_cut) = run.stderr.render(err_cap);
-    let mut content = stdout;
+    let mut content = stdout.clone();
     if !stderr.is_empty() {
         if !content.is_empty() && !content.ends_with('\n') {
             content.push('\n');
@@ -184,6 +201,17 @@ fn report(
     match exit_code {
         Some(0) | None => {}
         Some(code) => notes.push(format!("[exit code {code}]")),
+    }
+    // Ends the command's sandbox session (anything it left in its cgroup is killed) and names
+    // what the sandbox refused it.
+    let sandbox = session.finish(&CommandOutput {
+        stdout: &stdout,
+        stderr: &stderr,
+        exit_code,
+        signal,
+    });
+    for denial in &sandbox.denials {
+        notes.push(format!("[sandbox: {}]", denial.message));
     }
     if run.abandoned_pipes {
         notes.push(
@@ -213,6 +241,9 @@ fn report(
             stdout_bytes: run.stdout.total(),
             stderr_bytes: run.stderr.total(),
             truncated: out_cut || err_cut,
+            sandbox: sandbox.mechanism.map(str::to_owned),
+            denials: sandbox.denials,
+            proxy: sandbox.proxy,
         },
     }
 }

@@ -102,18 +102,21 @@ pub fn claim(
             slot
         }
         Wanted::Latest => {
-            let lower = state
-                .last_slot_due
-                .unwrap_or(state.first_seen_at)
-                .max(state.first_seen_at);
-            let Some(slot) = newest_due(&plan, now + EARLY, SignedDuration::MAX, Some(lower))
+            let first_seen = state.first_seen_at;
+            let Some(slot) = newest_due(&plan, now + EARLY, SignedDuration::MAX, Some(first_seen))
             else {
                 say!(
-                    "no slot of {title} has come due since {}; nothing to do",
-                    local_time(lower, tz)
+                    "no slot of {title} has come due since tend first saw it ({}); nothing to do",
+                    local_time(first_seen, tz)
                 );
                 return Ok(Claimed::Nothing);
             };
+            // Dealt with already: this is a second timer for it (or a late duplicate).
+            if state.last_slot_due.is_some_and(|cursor| slot.due <= cursor) {
+                already(title, &local_time(slot.due, tz))?;
+                return Ok(Claimed::Nothing);
+            }
+            let lower = state.last_slot_due.unwrap_or(first_seen).max(first_seen);
             record_missed(ctx, store, &plan, state, lower, slot, now, task)?;
             slot
         }
@@ -182,10 +185,12 @@ pub fn claim(
         .block_on(store.claim_slot_with_run(&new_slot(SlotOutcome::Ran, None), Trigger::OsTimer))?
     {
         ClaimWithRun::Claimed { run, .. } => {
-            say!(
-                "slot {when} of {title} claimed by the OS timer ({} after it was due)",
-                human(lateness)
-            );
+            let timing = if lateness.is_negative() {
+                format!("{} early", human(-lateness))
+            } else {
+                format!("{} late", human(lateness))
+            };
+            say!("slot {when} of {title} claimed by the OS timer ({timing})");
             Ok(Claimed::Run(run))
         }
         ClaimWithRun::AlreadyClaimed => {

@@ -7,8 +7,10 @@
 //! schedule the backend cannot express is refused with the reason; the others are still
 //! registered, and the command exits with 2.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+mod cron;
+mod files;
+
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -131,6 +133,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     };
     if dry_run == DryRun::No {
         native::require_os(backend)?;
+        // Where cron and launchd append the runs' output: a missing folder fails the job.
+        std::fs::create_dir_all(&ctx.paths.logs_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", ctx.paths.logs_dir.display()))?;
     }
     let desired = if args.remove {
         Desired {
@@ -144,17 +149,35 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let (location, mut changes) = match backend {
         Backend::Systemd => {
             let dir = native::systemd_user_dir()?;
-            let changes = sync_files(&FileKind::SYSTEMD, &dir, &desired, dry_run, args.json)?;
+            let changes = files::sync_files(
+                &files::FileKind::SYSTEMD,
+                &dir,
+                &desired,
+                dry_run,
+                args.json,
+            )?;
             (tilde(&dir), changes)
         }
         Backend::Launchd => {
             let dir = native::launch_agents_dir()?;
-            let changes = sync_files(&FileKind::LAUNCHD, &dir, &desired, dry_run, args.json)?;
+            let changes = files::sync_files(
+                &files::FileKind::LAUNCHD,
+                &dir,
+                &desired,
+                dry_run,
+                args.json,
+            )?;
             (tilde(&dir), changes)
         }
         Backend::Schtasks => {
             let dir = ctx.paths.state_dir.join("native/schtasks");
-            let changes = sync_files(&FileKind::SCHTASKS, &dir, &desired, dry_run, args.json)?;
+            let changes = files::sync_files(
+                &files::FileKind::SCHTASKS,
+                &dir,
+                &desired,
+                dry_run,
+                args.json,
+            )?;
             (
                 format!("Task Scheduler folder {}", schtasks::FOLDER),
                 changes,
@@ -162,7 +185,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         }
         Backend::Cron => (
             "your crontab".to_owned(),
-            sync_cron(&desired, dry_run, args.json)?,
+            cron::sync_cron(&desired, dry_run, args.json)?,
         ),
     };
     let refused = desired.refused.len();
@@ -346,336 +369,4 @@ fn invocation(
         working_dir,
         log_file: log_file.to_owned(),
     })
-}
-
-/// How one backend keeps its registrations as files in a folder.
-struct FileKind {
-    backend: Backend,
-    prefix: &'static str,
-    is_managed: fn(&str) -> bool,
-    read: fn(&Path) -> Option<String>,
-}
-
-impl FileKind {
-    const SYSTEMD: FileKind = FileKind {
-        backend: Backend::Systemd,
-        prefix: systemd::TASK_PREFIX,
-        is_managed: systemd::is_managed,
-        read: read_utf8,
-    };
-    const LAUNCHD: FileKind = FileKind {
-        backend: Backend::Launchd,
-        prefix: launchd::TASK_PREFIX,
-        is_managed: launchd::is_managed,
-        read: read_utf8,
-    };
-    const SCHTASKS: FileKind = FileKind {
-        backend: Backend::Schtasks,
-        prefix: "task-",
-        is_managed: schtasks_managed,
-        read: read_utf16,
-    };
-
-    /// The task id in a file name: `tend-task-<id>.timer` → `<id>`.
-    fn id_of<'a>(&self, file: &'a str) -> Option<&'a str> {
-        let rest = file.strip_prefix(self.prefix)?;
-        rest.rsplit_once('.').map(|(id, _)| id)
-    }
-}
-
-fn schtasks_managed(text: &str) -> bool {
-    text.contains(schtasks::MARKER)
-}
-
-fn read_utf8(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok()
-}
-
-fn read_utf16(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    let body = bytes.strip_prefix(&[0xff, 0xfe][..])?;
-    let units: Vec<u16> = body
-        .chunks_exact(2)
-        .map(|p| u16::from_le_bytes([p[0], p[1]]))
-        .collect();
-    String::from_utf16(&units).ok()
-}
-
-/// The registrations of one backend found in `dir`: id → file name → contents.
-fn existing_files(kind: &FileKind, dir: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in read.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(id) = kind.id_of(&name) else {
-            continue;
-        };
-        let Some(contents) = (kind.read)(&entry.path()) else {
-            continue;
-        };
-        if (kind.is_managed)(&contents) {
-            out.entry(id.to_owned()).or_default().insert(name, contents);
-        }
-    }
-    out
-}
-
-fn sync_files(
-    kind: &FileKind,
-    dir: &Path,
-    desired: &Desired,
-    dry_run: DryRun,
-    json: bool,
-) -> anyhow::Result<Vec<Change>> {
-    let mut existing = existing_files(kind, dir);
-    let mut changes = Vec::new();
-    // (file name, contents) to write; (task id, file name) to delete.
-    let mut writes: Vec<(String, String)> = Vec::new();
-    let mut deletes: Vec<(String, String)> = Vec::new();
-    for w in &desired.wanted {
-        let Registration::Files(files) = &w.registration else {
-            continue;
-        };
-        let want: BTreeMap<String, String> = files.iter().cloned().collect();
-        let action = match existing.remove(&w.id) {
-            None => Action::Added,
-            Some(have) if have == want => Action::Unchanged,
-            Some(have) => {
-                for name in have.keys().filter(|n| !want.contains_key(*n)) {
-                    deletes.push((w.id.clone(), name.clone()));
-                }
-                Action::Updated
-            }
-        };
-        if matches!(action, Action::Added | Action::Updated) {
-            for (name, contents) in &want {
-                writes.push((name.clone(), contents.clone()));
-            }
-        }
-        changes.push(Change {
-            task: w.title.clone(),
-            id: w.id.clone(),
-            action,
-            error: None,
-            hint: None,
-        });
-    }
-    for (id, files) in existing {
-        let action = if desired.kept.contains(&id) {
-            Action::Kept
-        } else {
-            deletes.extend(files.keys().map(|name| (id.clone(), name.clone())));
-            Action::Removed
-        };
-        changes.push(Change {
-            task: id.clone(),
-            id,
-            action,
-            error: None,
-            hint: None,
-        });
-    }
-    if dry_run == DryRun::Yes {
-        if !json {
-            for (name, contents) in &writes {
-                say!("--- would write {}", tilde(&dir.join(name)));
-                say!("{}", contents.trim_end());
-            }
-            for (_, name) in &deletes {
-                say!("--- would remove {}", tilde(&dir.join(name)));
-            }
-        }
-        return Ok(changes);
-    }
-    let removed_ids: BTreeSet<&str> = changes
-        .iter()
-        .filter(|c| c.action == Action::Removed)
-        .map(|c| c.id.as_str())
-        .collect();
-    stop_removed(kind.backend, &deletes, &removed_ids)?;
-    for (_, name) in &deletes {
-        let path = dir.join(name);
-        std::fs::remove_file(&path)
-            .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", path.display()))?;
-    }
-    for (name, contents) in &writes {
-        match kind.backend {
-            Backend::Schtasks => {
-                std::fs::create_dir_all(dir)?;
-                native::write_utf16(&dir.join(name), contents)?;
-            }
-            Backend::Systemd | Backend::Launchd | Backend::Cron => {
-                native::write_file(&dir.join(name), contents)?;
-            }
-        }
-    }
-    let touched: Vec<(String, Action)> = changes
-        .iter()
-        .filter(|c| matches!(c.action, Action::Added | Action::Updated))
-        .map(|c| (c.id.clone(), c.action))
-        .collect();
-    if !touched.is_empty() || !deletes.is_empty() {
-        activate_written(kind.backend, dir, &touched)?;
-    }
-    Ok(changes)
-}
-
-/// Stops what is about to be removed: timers, agents, scheduled tasks.
-fn stop_removed(
-    backend: Backend,
-    deletes: &[(String, String)],
-    removed: &BTreeSet<&str>,
-) -> anyhow::Result<()> {
-    for (id, name) in deletes {
-        // Already gone from the scheduler is fine: the file is what matters.
-        match backend {
-            Backend::Systemd if name.ends_with(".timer") => {
-                let _ = native::run_tool("systemctl", &["--user", "disable", "--now", name], None);
-            }
-            Backend::Launchd => {
-                let uid = native::user_id()?;
-                let label = name.trim_end_matches(".plist");
-                let _ = native::run_tool(
-                    "launchctl",
-                    &["bootout", &format!("gui/{uid}/{label}")],
-                    None,
-                );
-            }
-            Backend::Schtasks if removed.contains(id.as_str()) => {
-                let task = format!("{}task-{id}", schtasks::FOLDER);
-                let _ = native::run_tool("schtasks", &["/Delete", "/TN", &task, "/F"], None);
-            }
-            Backend::Systemd | Backend::Schtasks | Backend::Cron => {}
-        }
-    }
-    Ok(())
-}
-
-/// Loads what was written: reloads systemd and enables the timers, bootstraps the agents,
-/// creates the scheduled tasks.
-fn activate_written(
-    backend: Backend,
-    dir: &Path,
-    touched: &[(String, Action)],
-) -> anyhow::Result<()> {
-    match backend {
-        Backend::Systemd => {
-            native::systemctl(&["daemon-reload"])?;
-            for (id, action) in touched {
-                let timer = format!("{}{id}.timer", systemd::TASK_PREFIX);
-                native::systemctl(&["enable", "--now", &timer])?;
-                if *action == Action::Updated {
-                    // A running timer keeps its old calendar until restarted.
-                    native::systemctl(&["restart", &timer])?;
-                }
-            }
-        }
-        Backend::Launchd => {
-            let uid = native::user_id()?;
-            for (id, _) in touched {
-                let label = format!("{}{id}", launchd::TASK_PREFIX);
-                let _ = native::run_tool(
-                    "launchctl",
-                    &["bootout", &format!("gui/{uid}/{label}")],
-                    None,
-                );
-                let plist = path_text(&dir.join(format!("{label}.plist")))?;
-                native::must_run(
-                    "launchctl",
-                    &["bootstrap", &format!("gui/{uid}"), &plist],
-                    None,
-                )?;
-            }
-        }
-        Backend::Schtasks => {
-            for (id, _) in touched {
-                let task = format!("{}task-{id}", schtasks::FOLDER);
-                let xml = path_text(&dir.join(format!("task-{id}.xml")))?;
-                native::must_run(
-                    "schtasks",
-                    &["/Create", "/TN", &task, "/XML", &xml, "/F"],
-                    None,
-                )?;
-            }
-        }
-        Backend::Cron => {}
-    }
-    Ok(())
-}
-
-/// The crontab: one marked block, the user's own lines untouched.
-fn sync_cron(desired: &Desired, dry_run: DryRun, json: bool) -> anyhow::Result<Vec<Change>> {
-    let current = read_crontab()?;
-    let mut have: BTreeMap<String, crontab::Entry> = crontab::entries(&current)
-        .into_iter()
-        .map(|e| (e.task_id.clone(), e))
-        .collect();
-    let mut block_entries = Vec::new();
-    let mut changes = Vec::new();
-    for w in &desired.wanted {
-        let Registration::Cron(entry) = &w.registration else {
-            continue;
-        };
-        let action = match have.remove(&w.id) {
-            None => Action::Added,
-            Some(old) if old.line == entry.line && old.comment == entry.comment => {
-                Action::Unchanged
-            }
-            Some(_) => Action::Updated,
-        };
-        block_entries.push(entry.clone());
-        changes.push(Change {
-            task: w.title.clone(),
-            id: w.id.clone(),
-            action,
-            error: None,
-            hint: None,
-        });
-    }
-    for (id, old) in have {
-        let action = if desired.kept.contains(&id) {
-            block_entries.push(old.clone());
-            Action::Kept
-        } else {
-            Action::Removed
-        };
-        changes.push(Change {
-            task: old.title,
-            id,
-            action,
-            error: None,
-            hint: None,
-        });
-    }
-    block_entries.sort_by(|a, b| (&a.title, &a.task_id).cmp(&(&b.title, &b.task_id)));
-    let merged = crontab::merge(&current, &crontab::render_block(&block_entries));
-    if merged == current {
-        return Ok(changes);
-    }
-    if dry_run == DryRun::Yes {
-        if !json {
-            say!("--- your crontab would become");
-            say!("{}", merged.trim_end());
-        }
-        return Ok(changes);
-    }
-    native::must_run("crontab", &["-"], Some(&merged))?;
-    Ok(changes)
-}
-
-/// The user's crontab; empty when there is none yet.
-fn read_crontab() -> anyhow::Result<String> {
-    let out = native::run_tool("crontab", &["-l"], None)?;
-    if out.success {
-        return Ok(out.stdout);
-    }
-    if out.stderr.contains("no crontab for") {
-        return Ok(String::new());
-    }
-    Err(anyhow::anyhow!(
-        "`crontab -l` failed: {}",
-        out.stderr.trim()
-    ))
 }

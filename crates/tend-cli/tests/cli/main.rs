@@ -8,13 +8,16 @@ mod common;
 
 mod add;
 mod completions;
+mod cron_e2e;
 mod exit_codes;
 mod init;
 mod list;
 mod mcp;
+mod native;
 mod next;
 mod pause;
 mod runs;
 mod show;
+mod slot;
 mod store;
 mod validate;

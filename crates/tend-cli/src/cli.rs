@@ -60,6 +60,10 @@ pub enum Command {
     Mcp(crate::commands::mcp::McpArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Install the daemon as a user service (systemd, launchd, Task Scheduler).
+    Service(crate::commands::service::ServiceArgs),
+    /// Register each task with the OS scheduler instead of the daemon (`--native`).
+    Sync(crate::commands::sync::SyncArgs),
     /// Run the scheduler in the foreground: every enabled task at its slots.
     Daemon,
     /// Whether the daemon runs, what it schedules, what runs.
@@ -246,6 +250,10 @@ pub struct RunArgs {
     /// Print only the outcome, not each step.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Run this slot of the task's schedule, claimed exactly once: `latest` (the newest due;
+    /// what OS timers call) or an RFC 3339 instant.
+    #[arg(long, value_name = "INSTANT|latest")]
+    pub slot: Option<String>,
     /// Run in this process even when a daemon runs (which would otherwise execute it).
     #[arg(long)]
     pub local: bool,

@@ -7,6 +7,7 @@ mod handover;
 mod init;
 mod list;
 mod logs;
+pub(crate) mod native;
 pub(crate) mod mcp;
 mod next;
 mod pause;
@@ -14,7 +15,10 @@ pub(crate) mod ps;
 mod review;
 mod run;
 mod runs;
+pub(crate) mod service;
 mod show;
+mod slot;
+pub(crate) mod sync;
 mod status;
 mod validate;
 
@@ -52,6 +56,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Review(args) => review::review(&ctx, args)?,
         Command::Apply(args) => review::apply(&ctx, args)?,
         Command::Discard(args) => review::discard(&ctx, args)?,
+        Command::Service(args) => service::run(&ctx, args)?,
+        Command::Sync(args) => return sync::run(&ctx, args),
         Command::Mcp(args) => return mcp::run(&ctx, args),
         Command::Daemon => daemon::run(&ctx)?,
         Command::Status(args) => status::run(&ctx, args)?,

@@ -32,6 +32,8 @@ pub const MAX_SLEEP: Duration = Duration::from_secs(30);
 const JUMP: SignedDuration = SignedDuration::from_secs(5);
 /// File changes come in bursts (an editor's save): wait this long after the first.
 const RELOAD_DELAY: Duration = Duration::from_millis(250);
+/// After a store error, a task is looked at again this much later.
+const RETRY_AFTER: SignedDuration = SignedDuration::from_secs(5);
 /// How long a shutdown waits for interrupted runs to record their end.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(20);
 
@@ -43,6 +45,9 @@ pub(crate) struct Task {
     pub config: Arc<Config>,
     pub plan: Plan,
     pub next: Option<Slot>,
+    /// When the loop looks at the task next: its next slot's fire time, or sooner to retry
+    /// after a store error.
+    pub wake: Option<Timestamp>,
     /// Enabled, with a schedule, not a finished one-shot.
     pub schedulable: bool,
 }
@@ -229,17 +234,35 @@ impl Daemon {
         }
     }
 
-    /// Sets a task's next fire time in the timeline.
+    /// Sets a task's next slot, and puts its fire time on the timeline.
     pub fn set_next(&mut self, id: TaskId, next: Option<Slot>) {
+        if let Some(task) = self.tasks.get_mut(&id) {
+            task.next = next;
+        }
+        self.set_wake(id, next.map(|slot| slot.fire_at));
+    }
+
+    /// Looks at the task again soon: the store failed, and the slot must not wait for the
+    /// task's next slot (an hour, a day) to be dealt with.
+    pub fn retry_soon(&mut self, id: TaskId) {
+        let at = self
+            .clock
+            .now()
+            .checked_add(RETRY_AFTER)
+            .unwrap_or(Timestamp::MAX);
+        self.set_wake(id, Some(at));
+    }
+
+    fn set_wake(&mut self, id: TaskId, at: Option<Timestamp>) {
         let Some(task) = self.tasks.get_mut(&id) else {
             return;
         };
-        if let Some(old) = task.next.take() {
-            self.timeline.remove(&(old.fire_at, id));
+        if let Some(old) = task.wake.take() {
+            self.timeline.remove(&(old, id));
         }
-        task.next = next;
-        if let Some(slot) = next.filter(|_| task.schedulable) {
-            self.timeline.insert((slot.fire_at, id));
+        if let Some(at) = at.filter(|_| task.schedulable) {
+            task.wake = Some(at);
+            self.timeline.insert((at, id));
         }
     }
 

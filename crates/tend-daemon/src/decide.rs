@@ -397,7 +397,7 @@ impl fmt::Display for MissReason {
             ),
             MissKind::NotNewest => write!(
                 f,
-                "late by {late}; catch_up = \"latest\" ran only the newest late slot"
+                "late by {late}; catch_up = \"latest\" runs only the newest due slot"
             ),
             MissKind::BeyondAllLimit => write!(
                 f,

@@ -92,6 +92,7 @@ impl Daemon {
                     config: loaded.config,
                     plan,
                     next: None,
+                    wake: None,
                     schedulable,
                 },
             );
@@ -155,8 +156,7 @@ impl Daemon {
             }
             Err(e) => {
                 tracing::error!("{label}: cannot read its state: {e}");
-                // Try again at the next wake rather than spin.
-                self.set_next(id, None);
+                self.retry_soon(id);
                 return;
             }
         };
@@ -189,12 +189,18 @@ impl Daemon {
         }
         let mut missed = 0u64;
         let mut newest_miss = None;
+        let mut failed = false;
         for d in &outlook.decisions {
             if matches!(d.outcome, Outcome::Miss(_)) {
                 missed += 1 + d.earlier.map_or(0, |e| e.count);
                 newest_miss = Some(d);
             }
-            self.claim(id, d, &policy).await;
+            if let Err(e) = self.claim(id, d, &policy).await {
+                tracing::error!("{label}: cannot claim slot {}: {e}", d.slot.due);
+                failed = true;
+                // Later slots wait too: claims go in order, the cursor never skips one.
+                break;
+            }
         }
         if let Some(d) = newest_miss {
             tracing::info!(
@@ -216,12 +222,15 @@ impl Daemon {
             return;
         }
         self.set_next(id, outlook.next);
+        if failed {
+            self.retry_soon(id);
+        }
     }
 
     /// Claims one slot with its outcome; a run to start goes to the executor.
-    async fn claim(&mut self, id: TaskId, d: &Decision, policy: &Policy) {
+    async fn claim(&mut self, id: TaskId, d: &Decision, policy: &Policy) -> Result<(), StoreError> {
         let Some(task) = self.tasks.get(&id) else {
-            return;
+            return Ok(());
         };
         let label = task.label.clone();
         let resolved = Arc::clone(&task.task);
@@ -287,7 +296,7 @@ impl Daemon {
                     Ok(ClaimWithRun::AlreadyClaimed) => {
                         tracing::debug!("{label}: slot {} was claimed elsewhere", d.slot.due);
                     }
-                    Err(e) => tracing::error!("{label}: cannot claim slot {}: {e}", d.slot.due),
+                    Err(e) => return Err(e),
                 }
             }
             Outcome::Skip(_) | Outcome::Miss(_) => {
@@ -314,9 +323,10 @@ impl Daemon {
                     Ok(Claim::AlreadyClaimed) => {
                         tracing::debug!("{label}: slot {} was claimed elsewhere", d.slot.due);
                     }
-                    Err(e) => tracing::error!("{label}: cannot record slot {}: {e}", d.slot.due),
+                    Err(e) => return Err(e),
                 }
             }
         }
+        Ok(())
     }
 }

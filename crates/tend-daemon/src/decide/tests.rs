@@ -139,10 +139,10 @@ fn catch_up_policies_after_five_hours_off() {
         (
             CatchUp::Latest,
             vec![
-                "2026-03-01T06:00:00Z miss: late by 4h 30m; catch_up = \"latest\" ran only the newest late slot",
-                "2026-03-01T07:00:00Z miss: late by 3h 30m; catch_up = \"latest\" ran only the newest late slot",
-                "2026-03-01T08:00:00Z miss: late by 2h 30m; catch_up = \"latest\" ran only the newest late slot",
-                "2026-03-01T09:00:00Z miss: late by 1h 30m; catch_up = \"latest\" ran only the newest late slot",
+                "2026-03-01T06:00:00Z miss: late by 4h 30m; catch_up = \"latest\" runs only the newest due slot",
+                "2026-03-01T07:00:00Z miss: late by 3h 30m; catch_up = \"latest\" runs only the newest due slot",
+                "2026-03-01T08:00:00Z miss: late by 2h 30m; catch_up = \"latest\" runs only the newest due slot",
+                "2026-03-01T09:00:00Z miss: late by 1h 30m; catch_up = \"latest\" runs only the newest due slot",
                 "2026-03-01T10:00:00Z run",
             ],
         ),
@@ -508,7 +508,7 @@ fn a_week_of_a_task_due_every_second_is_counted_not_listed() {
     );
     assert_eq!(
         out.decisions[0].reason(&pol).unwrap(),
-        "late by 1m 39s; catch_up = \"latest\" ran only the newest late slot; 604,700 earlier \
+        "late by 1m 39s; catch_up = \"latest\" runs only the newest due slot; 604,700 earlier \
          slots since 2026-03-01T00:00:01Z were missed too (not listed one by one)"
     );
     // Every slot of the week is accounted for: 604,799 missed and one that runs.

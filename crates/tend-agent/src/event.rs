@@ -78,6 +78,16 @@ pub enum AgentEvent {
         name: String,
         reason: String,
     },
+    /// An MCP server of the run, at the session's start: `ready` (with its number of tools),
+    /// `failed` (with the reason; the run goes on without its tools) or `disabled`.
+    McpServer {
+        server: String,
+        status: String,
+        tools: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        startup_ms: u64,
+    },
     /// Tokens and money of one model response.
     Usage {
         turn: u32,
@@ -129,6 +139,7 @@ impl AgentEvent {
             AgentEvent::ToolCall { .. } => "tool_call",
             AgentEvent::ToolResult { .. } => "tool_result",
             AgentEvent::Refused { .. } => "refused",
+            AgentEvent::McpServer { .. } => "mcp_server",
             AgentEvent::Decision { .. } => "decision",
             AgentEvent::Parked { .. } => "parked",
             AgentEvent::Resumed { .. } => "resumed",

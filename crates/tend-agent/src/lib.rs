@@ -7,6 +7,7 @@ mod checkpoint;
 mod compact;
 mod event;
 mod gate;
+mod mcp;
 mod policy_gate;
 mod prompt;
 mod report;

@@ -88,7 +88,9 @@ pub struct Session<'a> {
 /// Runs one agent session to its end (or until it parks).
 pub async fn run_session(session: &Session<'_>, start: Start, sink: Sink<'_>) -> SessionOutcome {
     let Session { ctx, settings, .. } = *session;
-    let tools = tool_specs(ctx.mode);
+    let mut tools = tool_specs(ctx.mode);
+    // The MCP servers' tools come after the built-in ones and `report`.
+    tools.extend(crate::mcp::specs(session.workspace));
     let system = system_blocks(ctx);
     let fixed_prompt_bytes = fixed_bytes(&system, &tools);
     let mut state = State {
@@ -115,6 +117,9 @@ pub async fn run_session(session: &Session<'_>, start: Start, sink: Sink<'_>) ->
                 model: settings.model_label.clone(),
                 fixed_prompt_bytes,
             });
+            for event in crate::mcp::status_events(session.workspace) {
+                sink(event);
+            }
             None
         }
         Start::Resume(checkpoint, resolution) => {

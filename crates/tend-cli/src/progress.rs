@@ -56,6 +56,19 @@ pub fn render(event: &AgentEvent, text: Text) -> Option<String> {
             }
         }),
         AgentEvent::Refused { reason, .. } => Some(format!("    ✗ refused: {reason}")),
+        AgentEvent::McpServer {
+            server,
+            status,
+            tools,
+            reason,
+            ..
+        } => match reason {
+            Some(reason) => Some(format!(
+                "  ✗ MCP server {server} {status}: {}",
+                shorten(reason.lines().next().unwrap_or(""), 120)
+            )),
+            None => Some(format!("  MCP server {server} {status} ({tools} tools)")),
+        },
         AgentEvent::Retry {
             attempt,
             wait_ms,

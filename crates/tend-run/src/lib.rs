@@ -6,6 +6,7 @@ mod client;
 mod conclude;
 pub mod failpoint;
 pub mod git;
+mod mcp;
 mod memory;
 mod owner;
 mod park;
@@ -30,9 +31,7 @@ pub use memory::{TaskMemory, Writable, project_memory};
 pub use owner::{is_alive, process_tag, this_process};
 pub use park::{Closing, close_parked, resume_with_stop};
 pub use report::{ReportFacts, render as render_report};
-pub use sandbox::{
-    RunSandbox, run_sandbox, sandbox_helper, sandbox_probe, set_sandbox_helper,
-};
+pub use sandbox::{RunSandbox, run_sandbox, sandbox_helper, sandbox_probe, set_sandbox_helper};
 pub use stop::{StopHandle, StopReason, StopSignal, stop_pair};
 pub use workspace::{KeepBranch, Workspace, branch_name};
 

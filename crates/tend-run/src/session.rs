@@ -32,6 +32,12 @@ pub(crate) async fn run(
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(|e| RunError::Io(tmp.clone(), e))?;
     let tools_ws = crate::sandbox::tools_workspace(task, runner.paths, &prepared.ws, &tmp)?;
+    // The task's MCP servers, started together; one that fails is reported, not fatal.
+    let mcp = crate::mcp::start(task, &tools_ws, dir).await;
+    let tools_ws = match &mcp {
+        Some(hub) => tools_ws.with_mcp(std::sync::Arc::clone(hub)),
+        None => tools_ws,
+    };
     let settings = settings(request);
     let policy = tend_policy::Policy {
         mode: task.mode,
@@ -92,6 +98,7 @@ pub(crate) async fn run(
             (outcome, Some(reason))
         }
     };
+    crate::mcp::stop(mcp.as_ref()).await;
     if let Some(e) = write_error {
         return Err(e);
     }

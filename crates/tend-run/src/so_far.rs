@@ -41,6 +41,7 @@ impl SoFar {
                 });
             }
             AgentEvent::Start { .. }
+            | AgentEvent::McpServer { .. }
             | AgentEvent::Decision { .. }
             | AgentEvent::Parked { .. }
             | AgentEvent::Resumed { .. }

@@ -122,8 +122,9 @@ pub fn claim(
         }
     };
     let lateness = now.duration_since(slot.due);
-    let late_by_fire = now.duration_since(slot.fire_at);
-    let on_time = late_by_fire <= GRACE || wanted != Wanted::Latest;
+    // systemd delays a timer by up to the jitter (its own draw, not tend's): still on time.
+    let jitter = SignedDuration::try_from(task.jitter.unwrap_or_default()).unwrap_or_default();
+    let on_time = lateness <= GRACE + jitter || wanted != Wanted::Latest;
     let new_slot = |outcome: SlotOutcome, reason: Option<String>| NewSlot {
         task: state.id,
         due: slot.due,
@@ -147,7 +148,7 @@ pub fn claim(
             SlotOutcome::Missed,
             format!(
                 "late by {}, more than catch_up_window ({})",
-                human(late_by_fire),
+                human(lateness),
                 tend_schedule::format_duration(task.catch_up_window)
             ),
         ))
@@ -156,7 +157,7 @@ pub fn claim(
             SlotOutcome::Missed,
             format!(
                 "late by {} (the machine was off or asleep); catch_up = \"none\"",
-                human(late_by_fire)
+                human(lateness)
             ),
         ))
     } else {

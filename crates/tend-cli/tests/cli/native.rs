@@ -20,6 +20,7 @@ struct Fakes {
 
 const SYSTEMCTL: &str = r#"#!/bin/sh
 echo "systemctl $*" >> "$FAKE_LOG"
+if [ -n "$FAKE_NO_MANAGER" ]; then echo "Failed to connect to bus: No medium found" >&2; exit 1; fi
 case "$2" in
   is-enabled) echo enabled ;;
   is-active) echo active ;;
@@ -67,7 +68,12 @@ fn make_executable(path: &Path) {
 
 /// `tend ARGS` with the stand-ins first on PATH.
 fn tend(env: &Env, fakes: &Fakes, args: &[&str]) -> Out {
+    tend_with(env, fakes, args, &[])
+}
+
+fn tend_with(env: &Env, fakes: &Fakes, args: &[&str], vars: &[(&str, &str)]) -> Out {
     let mut cmd = env.command(&env.repo, args);
+    cmd.envs(vars.iter().copied());
     let path = format!(
         "{}:{}",
         fakes.bin.display(),
@@ -176,6 +182,12 @@ fn sync_with_systemd_writes_verified_units_and_is_idempotent() {
     let fakes = Fakes::new(&env);
     task(&env, "triage", "0 9 * * 1-5", "Europe/Berlin");
     task(&env, "hourly", "*/15 * * * *", "Europe/Berlin");
+    // With a jitter: systemd's own fixed random delay, which `verify` must accept too.
+    let hourly_file = env.read(&env.task_path("hourly"));
+    env.write_task(
+        "hourly",
+        &hourly_file.replacen("+++\n", "+++\njitter = \"2m\"\n", 1),
+    );
     task(&env, "byhand", "manual", "UTC");
     user_task(&env, "weekly", "@weekly");
     // Someone's own unit that happens to share the prefix: never touched.
@@ -216,7 +228,9 @@ fn sync_with_systemd_writes_verified_units_and_is_idempotent() {
     );
     let hourly_timer = env.read(&unit_dir(&env).join(format!("tend-task-{hourly}.timer")));
     assert!(
-        hourly_timer.contains("\nOnCalendar=*-*-* *:00/15:00 UTC\n"),
+        hourly_timer.contains(
+            "\nOnCalendar=*-*-* *:00/15:00 UTC\nPersistent=true\nAccuracySec=1s\nRandomizedDelaySec=120s\nFixedRandomDelay=true\n"
+        ),
         "{hourly_timer}"
     );
     let service = env.read(&unit_dir(&env).join(format!("tend-task-{triage}.service")));
@@ -601,4 +615,32 @@ fn launchd_and_schtasks_files_are_printed_here_and_installed_only_on_their_os() 
             .stdout
             .starts_with("--- would write ~/Library/LaunchAgents/dev.tend.daemon.plist\n")
     );
+}
+
+#[test]
+fn without_a_user_manager_nothing_is_left_half_registered() {
+    let env = Env::new();
+    let fakes = Fakes::new(&env);
+    task(&env, "daily", "0 6 * * *", "UTC");
+    let out = tend_with(
+        &env,
+        &fakes,
+        &["sync", "--native", "--backend", "systemd"],
+        &[("FAKE_NO_MANAGER", "1")],
+    );
+    out.code(1);
+    assert_eq!(
+        out.stderr,
+        "error: the new registrations were not loaded, and their files were taken back out of ~/.config/systemd/user\n  caused by: systemd's user manager did not answer; in a session without one (a container, SSH without lingering: `loginctl enable-linger`), use `--backend cron` or run `tend daemon` yourself\n  caused by: `systemctl --user daemon-reload` failed: Failed to connect to bus: No medium found\n"
+    );
+    assert_eq!(units(&env), Vec::<String>::new());
+    // With the manager back, the next sync registers it.
+    let again = tend(&env, &fakes, &["sync", "--native", "--backend", "systemd"]);
+    again.ok();
+    assert!(
+        again.stdout.contains("  added  repo/daily ["),
+        "{}",
+        again.transcript()
+    );
+    assert_eq!(units(&env).len(), 2);
 }

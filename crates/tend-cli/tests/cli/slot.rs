@@ -186,6 +186,16 @@ fn late_slots_follow_catch_up() {
         "slot 2026-03-07 09:00:00 +00:00 of repo/nightly: missed (late by 10m (the machine was off or asleep); catch_up = \"none\")\n"
     );
     assert_eq!(runs(&env), Vec::<Value>::new());
+    // With a jitter, systemd may start the timer up to that much later: still on time.
+    let env = Env::new();
+    nightly(&env, "0 9 * * *", "catch_up = \"none\"\njitter = \"5m\"\n");
+    at(&env, "2026-03-07T08:00:00Z", &["list"]).ok();
+    let out = slot_run(&env, "2026-03-07T09:03:00Z");
+    out.ok();
+    assert_eq!(
+        slot_lines(&out),
+        ["slot 2026-03-07 09:00:00 +00:00 of repo/nightly claimed by the OS timer (3m late)"]
+    );
     // Older than catch_up_window: missed whatever the policy.
     let env = Env::new();
     nightly(&env, "0 9 1 * *", "catch_up_window = \"1d\"\n");

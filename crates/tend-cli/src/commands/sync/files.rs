@@ -179,8 +179,17 @@ pub(super) fn sync_files(
         .filter(|c| matches!(c.action, Action::Added | Action::Updated))
         .map(|c| (c.id.clone(), c.action))
         .collect();
-    if !touched.is_empty() || !deletes.is_empty() {
-        activate_written(kind.backend, dir, &touched)?;
+    if (!touched.is_empty() || !deletes.is_empty())
+        && let Err(error) = activate_written(kind.backend, dir, &touched)
+    {
+        // Without this, the next sync would find the files in place and never retry.
+        for (name, _) in &writes {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+        return Err(error.context(format!(
+            "the new registrations were not loaded, and their files were taken back out of {}",
+            tilde(dir)
+        )));
     }
     Ok(changes)
 }

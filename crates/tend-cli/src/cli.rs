@@ -56,6 +56,12 @@ pub enum Command {
     Apply(RunArg),
     /// Drop a run's proposal and its branch.
     Discard(RunArg),
+    /// List the tool calls waiting for a human's approval.
+    Approvals(ApprovalsArgs),
+    /// Let a waiting call run and resume its run (`--always`: also add an allow rule).
+    Approve(ApproveArgs),
+    /// Refuse a waiting call; the run resumes and the agent is told why.
+    Deny(DenyArgs),
     /// MCP servers: list them with their tools, import Claude Code's, probe one.
     Mcp(crate::commands::mcp::McpArgs),
     /// Print a shell completion script.
@@ -320,4 +326,35 @@ pub struct CancelArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApprovalsArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The approval's id (`tend approvals` lists them).
+    pub id: i64,
+    /// Also add an allow rule to the task file, so this kind of call runs without asking.
+    #[arg(long)]
+    pub always: bool,
+    /// Print only the outcome of the resumed run, not each step.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DenyArgs {
+    /// The approval's id (`tend approvals` lists them).
+    pub id: i64,
+    /// Why: the agent reads it and goes on without the call.
+    #[arg(long)]
+    pub reason: String,
+    /// Print only the outcome of the resumed run, not each step.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }

@@ -1,8 +1,85 @@
 //! Agent events as short human lines: live during `tend run`, and from the transcript in
 //! `tend logs`. One renderer for both, so they read the same.
 
+use std::io::Write as _;
+
 use tend_agent::AgentEvent;
 use tend_tools::ToolDetail;
+
+/// Prints a live run's events as they come: streamed text in pieces, everything else a line.
+pub struct Printer {
+    quiet: bool,
+    at_line_start: bool,
+}
+
+impl Printer {
+    pub fn new(quiet: bool) -> Printer {
+        Printer {
+            quiet,
+            at_line_start: true,
+        }
+    }
+
+    pub fn event(&mut self, event: &AgentEvent) {
+        if self.quiet {
+            return;
+        }
+        let Some(text) = render(event, Text::Streamed) else {
+            return;
+        };
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let _ = match event {
+            AgentEvent::TextDelta { .. } => {
+                self.at_line_start = text.ends_with('\n');
+                write!(out, "{text}")
+            }
+            _ => {
+                let lead = if self.at_line_start { "" } else { "\n" };
+                self.at_line_start = true;
+                writeln!(out, "{lead}{text}")
+            }
+        };
+        let _ = out.flush();
+    }
+}
+
+/// The closing lines of a run (`tend run`, `tend approve`), and its exit code: 0 when the run
+/// succeeded or waits for a human, 1 otherwise.
+pub fn print_end(
+    ctx: &crate::context::Context,
+    finished: &tend_run::Finished,
+) -> anyhow::Result<std::process::ExitCode> {
+    use crate::output::say;
+    say!("");
+    say!("{}: {}", finished.status, finished.run.state);
+    for line in finished.summary.trim().lines() {
+        say!("  {line}");
+    }
+    say!(
+        "  report  {}",
+        ctx.display_path(&finished.run_dir.join("report.md"))
+    );
+    if let Some(branch) = &finished.branch {
+        say!("  branch  {branch}");
+        say!(
+            "  next    tend review {id} · tend apply {id} · tend discard {id}",
+            id = finished.run.id
+        );
+    }
+    if let Some(approval) = &finished.approval {
+        say!(
+            "  waiting tend approve {id} · tend approve {id} --always · tend deny {id} --reason …",
+            id = approval.id
+        );
+    }
+    Ok(match finished.run.state {
+        tend_store::RunState::Succeeded | tend_store::RunState::WaitingApproval => {
+            std::process::ExitCode::SUCCESS
+        }
+        _ => std::process::ExitCode::from(crate::exit::FAILURE),
+    })
+}
 
 /// How much of the assistant's text to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! One module per subcommand; `dispatch` picks it.
 
 mod add;
+mod approvals;
 mod cancel;
 mod daemon;
 mod handover;
@@ -56,6 +57,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Review(args) => review::review(&ctx, args)?,
         Command::Apply(args) => review::apply(&ctx, args)?,
         Command::Discard(args) => review::discard(&ctx, args)?,
+        Command::Approvals(args) => approvals::list(&ctx, args)?,
+        Command::Approve(args) => return approvals::approve(&ctx, args),
+        Command::Deny(args) => return approvals::deny(&ctx, args),
         Command::Service(args) => service::run(&ctx, args)?,
         Command::Sync(args) => return sync::run(&ctx, args),
         Command::Mcp(args) => return mcp::run(&ctx, args),

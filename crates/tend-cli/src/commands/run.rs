@@ -1,18 +1,16 @@
 //! `tend run TASK`: one run now, in the foreground, streaming its progress.
 
-use std::io::Write;
 use std::path::Path;
 
 use tend_agent::AgentEvent;
 use tend_run::{RunRequest, Runner, branch_name, model_choice};
-use tend_store::{NewRun, RunState, Trigger};
+use tend_store::{NewRun, Trigger};
 
 use crate::catalog::{Catalog, Reach, registered_roots};
 use crate::cli::RunArgs;
 use crate::context::Context;
 use crate::exit::{InvalidInput, invalid};
 use crate::output::say;
-use crate::progress::{self, Text};
 
 pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
     let now = ctx.now();
@@ -93,31 +91,8 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<std::process::ExitCo
         run_id: run.id.clone(),
         model,
     };
-    let quiet = args.quiet;
-    let mut at_line_start = true;
-    let mut live = |event: &AgentEvent| {
-        if quiet {
-            return;
-        }
-        let Some(text) = progress::render(event, Text::Streamed) else {
-            return;
-        };
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        // Streamed text arrives in pieces; everything else is a line of its own.
-        let _ = match event {
-            AgentEvent::TextDelta { .. } => {
-                at_line_start = text.ends_with('\n');
-                write!(out, "{text}")
-            }
-            _ => {
-                let lead = if at_line_start { "" } else { "\n" };
-                at_line_start = true;
-                writeln!(out, "{lead}{text}")
-            }
-        };
-        let _ = out.flush();
-    };
+    let mut printer = crate::progress::Printer::new(args.quiet);
+    let mut live = |event: &AgentEvent| printer.event(event);
     let result = ctx.block_on(tend_run::execute(&runner, request, &mut live));
     if let Some((path, log)) = recording {
         save_recording(&path, &log)?;
@@ -131,26 +106,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<std::process::ExitCo
         }
     };
     ctx.block_on(store.close());
-    say!("");
-    say!("{}: {}", finished.status, finished.run.state);
-    for line in finished.summary.trim().lines() {
-        say!("  {line}");
-    }
-    say!(
-        "  report  {}",
-        ctx.display_path(&finished.run_dir.join("report.md"))
-    );
-    if let Some(branch) = &finished.branch {
-        say!("  branch  {branch}");
-        say!(
-            "  next    tend review {id} · tend apply {id} · tend discard {id}",
-            id = finished.run.id
-        );
-    }
-    Ok(match finished.run.state {
-        RunState::Succeeded => std::process::ExitCode::SUCCESS,
-        _ => std::process::ExitCode::from(crate::exit::FAILURE),
-    })
+    crate::progress::print_end(ctx, &finished)
 }
 
 fn save_recording(

@@ -7,6 +7,7 @@
 mod common;
 
 mod add;
+mod approvals;
 mod completions;
 mod cron_e2e;
 mod exit_codes;

@@ -78,6 +78,8 @@ pub enum Command {
     Ps(JsonArg),
     /// Cancel a run, queued or running.
     Cancel(CancelArgs),
+    /// Check this machine: which sandbox confines shell commands, and what each probe found.
+    Doctor(JsonArg),
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The sandbox's entry point (tend-sandbox's helper): tend runs itself as the first process
+    // inside every sandbox. Not a user command, so not in clap, and before anything else.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args
+        .first()
+        .is_some_and(|a| a == tend_sandbox::helper::HELPER_SUBCOMMAND)
+    {
+        return tend_sandbox::helper::helper_main(&args);
+    }
     let cli = cli::Cli::parse();
     match commands::dispatch(cli) {
         Ok(code) => code,

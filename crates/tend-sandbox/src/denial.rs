@@ -3,6 +3,8 @@
 //! what to do instead. Detection is by the command's output and status, so it can miss a
 //! denial a program reports in its own words; proxy refusals are always recorded.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use crate::Mechanism;
@@ -37,6 +39,9 @@ pub enum DenialKind {
     Syscall,
     /// The sandbox could not be set up; the command did not run.
     Setup,
+    /// The command changed something it must not (a worktree's `.git` file, where the
+    /// mechanism cannot keep it read-only), and tend undid it.
+    Undone,
 }
 
 /// What a command printed and how it ended (the rendered, possibly cut, output is enough).
@@ -83,46 +88,40 @@ pub(crate) fn explain(
         );
     }
 
-    for hidden in &ctx.layout.hidden {
-        let shown = hidden.path.to_string_lossy().to_lowercase();
-        if has(&shown) && (has("permission denied") || has("no such file")) {
+    let landlock = matches!(ctx.mechanism, Mechanism::Landlock { .. });
+    for path in refused_paths(&text, ctx.root) {
+        if ctx.layout.is_hidden(&path) {
+            let hidden = ctx
+                .layout
+                .hidden
+                .iter()
+                .filter(|h| path.starts_with(&h.path))
+                .max_by_key(|h| h.path.components().count())
+                .map_or(path.as_path(), |h| h.path.as_path());
             found.add(
                 DenialKind::Read,
                 format!(
                     "{} is hidden from commands by the sandbox (deny_read); it cannot be read \
                      or listed",
-                    hidden.path.display()
+                    hidden.display()
                 ),
             );
-        }
-    }
-
-    let landlock = matches!(ctx.mechanism, Mechanism::Landlock { .. });
-    let write_refused = has("read-only file system")
-        || (landlock && has("permission denied") && !found.has(DenialKind::Read));
-    if write_refused {
-        if has(".git/") || has("index.lock") || has(".git'") || has(".git:") {
+        } else if landlock
+            && path.parent().is_some()
+            && ctx
+                .layout
+                .hidden
+                .iter()
+                .any(|h| h.path.starts_with(&path) && h.path != path)
+        {
             found.add(
-                DenialKind::Git,
-                "the repository's .git is read-only inside the sandbox: tend commits the \
-                 workspace's changes itself when the run ends, so leave git add/commit/stash \
-                 alone"
-                    .to_owned(),
+                DenialKind::Read,
+                format!(
+                    "{} holds paths hidden from commands (deny_read); under Landlock such a \
+                     folder cannot be listed, but its other files can be read by name",
+                    path.display()
+                ),
             );
-        } else {
-            let tmp = ctx.layout.tmp.display();
-            let message = match ctx.workspace {
-                WorkspaceAccess::ReadWrite => format!(
-                    "the sandbox lets commands write only the workspace ({}) and its tmp ({tmp}, \
-                     also $TMPDIR); everything else is read-only",
-                    ctx.root.display()
-                ),
-                WorkspaceAccess::ReadOnly => format!(
-                    "this run is read-only: commands may write only their tmp ({tmp}, also \
-                     $TMPDIR)"
-                ),
-            };
-            found.add(DenialKind::Write, message);
         }
     }
 
@@ -140,6 +139,7 @@ pub(crate) fn explain(
         }
     }
 
+    let refused = has("permission denied") || has("operation not permitted");
     let network_failed = [
         "could not resolve host",
         "temporary failure in name resolution",
@@ -152,11 +152,10 @@ pub(crate) fn explain(
         "failed to resolve",
         "dns error",
         "unable to resolve host",
-        "socket: permission denied",
     ]
     .iter()
     .any(|n| has(n))
-        || (has("socket") && has("permission denied") && landlock);
+        || (refused && (has("socket") || has("connect:") || has("/dev/tcp/")));
     if network_failed && !found.has(DenialKind::Proxy) {
         let message = if ctx.network.is_empty() {
             "the sandbox has no network: the task's [sandbox] network lists no domains (and \
@@ -171,6 +170,46 @@ pub(crate) fn explain(
             )
         };
         found.add(DenialKind::Network, message);
+    }
+
+    let syscall_words = [
+        "unshare", "mount", "ptrace", "strace", "gdb", "chroot", "nsenter", "keyctl", "pivot",
+    ];
+    if refused && syscall_words.iter().any(|w| has(w)) {
+        found.add(
+            DenialKind::Syscall,
+            "the sandbox forbids tracing (ptrace), mounts, new namespaces and similar system \
+             calls"
+                .to_owned(),
+        );
+    }
+
+    let git_named = has(".git/") || has("index.lock") || has(".git'") || has(".git:");
+    let busy_git = has("device or resource busy") && has(".git");
+    let write_refused = has("read-only file system")
+        || (landlock && has("permission denied") && found.0.is_empty());
+    if (write_refused && git_named) || busy_git {
+        found.add(
+            DenialKind::Git,
+            "the repository's .git (and the worktree's .git file) are read-only inside the \
+             sandbox: tend commits the workspace's changes itself when the run ends, so leave \
+             git add/commit/stash alone"
+                .to_owned(),
+        );
+    } else if write_refused {
+        let tmp = ctx.layout.tmp.display();
+        let message = match ctx.workspace {
+            WorkspaceAccess::ReadWrite => format!(
+                "the sandbox lets commands write only the workspace ({}) and its tmp ({tmp}, \
+                 also $TMPDIR); everything else is read-only",
+                ctx.root.display()
+            ),
+            WorkspaceAccess::ReadOnly => format!(
+                "this run is read-only: commands may write only their tmp ({tmp}, also \
+                 $TMPDIR)"
+            ),
+        };
+        found.add(DenialKind::Write, message);
     }
 
     let exit_signal = |sig: i32| out.signal == Some(sig) || out.exit_code == Some(128 + sig);
@@ -192,8 +231,9 @@ pub(crate) fn explain(
         found.add(
             DenialKind::FileSize,
             format!(
-                "the sandbox limits a file to {} bytes",
-                ctx.limits.file_size
+                "the sandbox limits a file to {} (RLIMIT_FSIZE); the process writing past it \
+                 was stopped",
+                human_bytes(ctx.limits.file_size)
             ),
         );
     }
@@ -206,18 +246,59 @@ pub(crate) fn explain(
             ),
         );
     }
-    let syscall_words = [
-        "unshare", "mount", "ptrace", "strace", "gdb", "chroot", "nsenter", "keyctl", "pivot",
-    ];
-    if has("operation not permitted") && syscall_words.iter().any(|w| has(w)) {
-        found.add(
-            DenialKind::Syscall,
-            "the sandbox forbids tracing (ptrace), mounts, new namespaces and similar system \
-             calls"
-                .to_owned(),
-        );
-    }
     found.0
+}
+
+/// Paths named on lines that report a refused or missing file (as `cat: ~/x: Permission
+/// denied` does), resolved against `cwd` and through symbolic links as the command saw them.
+/// At most a few dozen lines are looked at.
+fn refused_paths(text: &str, cwd: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let lines = text
+        .lines()
+        .filter(|l| {
+            let l = l.to_lowercase();
+            l.contains("permission denied") || l.contains("no such file")
+        })
+        .take(40);
+    for line in lines {
+        let tokens = line
+            .split(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`' | '‘' | '’'))
+            .map(|t| t.trim_matches(|c: char| matches!(c, ':' | ',' | ';' | '(' | ')')))
+            .filter(|t| !t.is_empty() && !t.starts_with('-'))
+            .take(12);
+        for token in tokens {
+            let path = cwd.join(token);
+            // A path as far as it exists, canonical; a lexical one beyond that. Another
+            // process's root (`/proc/1/root/…`) is, as far as tend can tell, this root.
+            let resolved = std::fs::canonicalize(&path).unwrap_or_else(|_| {
+                match token
+                    .strip_prefix("/proc/")
+                    .and_then(|t| t.split_once("/root/"))
+                {
+                    Some((pid, rest)) if pid.chars().all(|c| c.is_ascii_digit()) => {
+                        Path::new("/").join(rest)
+                    }
+                    _ => path,
+                }
+            });
+            if resolved.is_absolute() && !out.contains(&resolved) {
+                out.push(resolved);
+            }
+        }
+    }
+    out
+}
+
+/// `64 MiB`, `1 GiB`, `1000 bytes`.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in UNITS {
+        if n >= size && n.is_multiple_of(size) {
+            return format!("{} {unit}", n / size);
+        }
+    }
+    format!("{n} bytes")
 }
 
 /// Denials so far, at most one per kind (the first, most specific, message wins), except
@@ -246,7 +327,6 @@ mod tests {
     use super::*;
     use crate::policy::{Hidden, HiddenKind};
     use pretty_assertions::assert_eq;
-    use std::path::{Path, PathBuf};
 
     fn layout() -> Layout {
         Layout {
@@ -350,6 +430,13 @@ mod tests {
         for (stderr, code, expected) in cases {
             assert_eq!(&kinds(bwrap(), stderr, *code, &[]), expected, "{stderr}");
         }
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(1 << 30), "1 GiB");
+        assert_eq!(human_bytes(64 << 20), "64 MiB");
+        assert_eq!(human_bytes(1000), "1000 bytes");
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub use policy::{
     default_deny_read, expand_home,
 };
 pub use probe::{
-    FORCE_ENV, MechanismKind, Probe, ProbeOptions, ProbeOutcome, ProbeReport, ProcessLimit, probe,
+    FORCE_ENV, MechanismKind, Probe, ProbeOptions, ProbeOutcome, ProbeReport, ProbeScope,
+    ProcessLimit, probe,
 };
 pub use proxy::{Proxy, ProxyConfig, ProxyDecision, Verdict};
 
@@ -77,6 +78,44 @@ pub enum Sandbox {
         reason: String,
     },
     Confined(Confined),
+    /// Chosen when the first command needs it: probing a mechanism costs tens of
+    /// milliseconds, which a run that never uses the shell should not wait for.
+    Lazy(Lazy),
+}
+
+/// A sandbox chosen on first use. Cheap to clone; clones share the choice.
+#[derive(Clone)]
+pub struct Lazy {
+    inner: Arc<LazyInner>,
+}
+
+struct LazyInner {
+    choose: Box<dyn Fn() -> Sandbox + Send + Sync>,
+    chosen: std::sync::OnceLock<Sandbox>,
+}
+
+impl std::fmt::Debug for Lazy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.inner.chosen.get() {
+            Some(sandbox) => f.debug_tuple("Lazy").field(sandbox).finish(),
+            None => f.write_str("Lazy(not chosen yet)"),
+        }
+    }
+}
+
+impl Lazy {
+    /// The sandbox, chosen now if it was not yet.
+    pub fn get(&self) -> &Sandbox {
+        self.inner
+            .chosen
+            .get_or_init(|| match (self.inner.choose)() {
+                // A choice that defers again would never end.
+                Sandbox::Lazy(_) => Sandbox::Unavailable {
+                    reason: "internal error: the sandbox choice was deferred twice".to_owned(),
+                },
+                other => other,
+            })
+    }
 }
 
 /// A working mechanism with the run's policy. Cheap to clone.
@@ -185,6 +224,8 @@ struct SessionInner {
     #[cfg(target_os = "linux")]
     cgroup: Option<cgroup::PidsCgroup>,
     proxy: Option<proxy::ProxySession>,
+    /// The protected `.git` files as they were before the command.
+    git_files: Vec<(PathBuf, Vec<u8>)>,
 }
 
 /// The sandbox's part of a command's record.
@@ -221,11 +262,25 @@ impl CommandSession {
             limits: &confined.policy.limits,
             network: &confined.policy.network,
         };
-        let denials = denial::explain(&ctx, output, &proxy);
+        let mut denials = denial::explain(&ctx, output, &proxy);
         // Whatever the command left running (a daemon it started) ends with it.
         #[cfg(target_os = "linux")]
         if let Some(cgroup) = &inner.cgroup {
             cgroup.kill_all();
+        }
+        // Where the mechanism cannot keep a worktree's `.git` file read-only (Landlock), it is
+        // put back: it tells tend's own git, run outside the sandbox, where the repository is.
+        for (path, before) in &inner.git_files {
+            if restore(path, before) {
+                denials.push(SandboxDenial {
+                    kind: DenialKind::Undone,
+                    message: format!(
+                        "{} belongs to tend (it says where the repository is); the command \
+                         changed it and tend put it back",
+                        path.display()
+                    ),
+                });
+            }
         }
         SandboxReport {
             mechanism: Some(confined.mechanism.name()),
@@ -233,6 +288,26 @@ impl CommandSession {
             proxy,
         }
     }
+}
+
+/// Puts `path` back to the regular file `before` if it is anything else now; whether it had to.
+fn restore(path: &Path, before: &[u8]) -> bool {
+    let intact = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+        && std::fs::read(path).is_ok_and(|now| now == before);
+    if intact {
+        return false;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            let _ = std::fs::remove_dir_all(path);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(path);
+        }
+        Err(_) => {}
+    }
+    let _ = std::fs::write(path, before);
+    true
 }
 
 impl Sandbox {
@@ -269,9 +344,21 @@ impl Sandbox {
         }
     }
 
+    /// A sandbox that `choose` picks when the first command needs it.
+    pub fn lazy(choose: impl Fn() -> Sandbox + Send + Sync + 'static) -> Sandbox {
+        Sandbox::Lazy(Lazy {
+            inner: Arc::new(LazyInner {
+                choose: Box::new(choose),
+                chosen: std::sync::OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The mechanism that confines commands (choosing a lazy sandbox now).
     pub fn mechanism(&self) -> Option<&Mechanism> {
         match self {
             Sandbox::Confined(c) => Some(c.mechanism()),
+            Sandbox::Lazy(lazy) => lazy.get().mechanism(),
             Sandbox::Off | Sandbox::Unavailable { .. } => None,
         }
     }
@@ -287,6 +374,7 @@ impl Sandbox {
             }),
             Sandbox::Unavailable { reason } => Err(SandboxError::Unavailable(reason.clone())),
             Sandbox::Confined(confined) => confined.wrap(cmd),
+            Sandbox::Lazy(lazy) => lazy.get().wrap(cmd),
         }
     }
 }
@@ -473,6 +561,11 @@ impl Confined {
                 )
             }
         };
+        let git_files = layout
+            .protected
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok().map(|bytes| (p.clone(), bytes)))
+            .collect();
         Ok(Wrapped {
             command,
             session: CommandSession {
@@ -483,6 +576,7 @@ impl Confined {
                     #[cfg(target_os = "linux")]
                     cgroup,
                     proxy: proxy_session,
+                    git_files,
                 }),
             },
         })

@@ -54,16 +54,26 @@ pub struct ProbeOptions {
     pub helper: PathBuf,
     /// Use this mechanism or none (from [`FORCE_ENV`]).
     pub force: Option<MechanismKind>,
+    pub scope: ProbeScope,
+}
+
+/// How much to probe: everything (`tend doctor`), or until a mechanism works (a run, which
+/// needs one and should not wait for the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeScope {
+    All,
+    UntilOneWorks,
 }
 
 impl ProbeOptions {
     /// `helper`, with the choice of [`FORCE_ENV`] if it names a mechanism.
-    pub fn from_env(helper: PathBuf) -> ProbeOptions {
+    pub fn from_env(helper: PathBuf, scope: ProbeScope) -> ProbeOptions {
         ProbeOptions {
             helper,
             force: std::env::var(FORCE_ENV)
                 .ok()
                 .and_then(|v| MechanismKind::parse(v.trim())),
+            scope,
         }
     }
 }
@@ -164,13 +174,21 @@ impl ProbeReport {
 /// Tries every mechanism once. Takes a few milliseconds per mechanism; callers keep the
 /// report (it does not change while the process runs).
 pub fn probe(options: &ProbeOptions) -> ProbeReport {
-    let probes = MechanismKind::ALL
-        .into_iter()
-        .map(|kind| Probe {
+    let mut probes = Vec::new();
+    for kind in MechanismKind::ALL {
+        if options.force.is_some_and(|f| f != kind) && options.scope == ProbeScope::UntilOneWorks {
+            continue;
+        }
+        let outcome = probe_one(kind, &options.helper);
+        let works = matches!(outcome, ProbeOutcome::Works { .. });
+        probes.push(Probe {
             mechanism: kind,
-            outcome: probe_one(kind, &options.helper),
-        })
-        .collect();
+            outcome,
+        });
+        if works && options.scope == ProbeScope::UntilOneWorks {
+            break;
+        }
+    }
     ProbeReport {
         probes,
         forced: options.force,

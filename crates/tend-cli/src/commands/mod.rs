@@ -4,12 +4,13 @@ mod add;
 mod approvals;
 mod cancel;
 mod daemon;
+mod doctor;
 mod handover;
 mod init;
 mod list;
 mod logs;
-pub(crate) mod native;
 pub(crate) mod mcp;
+pub(crate) mod native;
 mod next;
 mod pause;
 pub(crate) mod ps;
@@ -19,8 +20,8 @@ mod runs;
 pub(crate) mod service;
 mod show;
 mod slot;
-pub(crate) mod sync;
 mod status;
+pub(crate) mod sync;
 mod validate;
 
 use std::process::ExitCode;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Next(args) => return next::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Doctor(args) => return doctor::run(args),
         _ => {}
     }
     let ctx = Context::new(cli.project.as_deref())?;
@@ -67,7 +69,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(&ctx, args)?,
         Command::Ps(args) => ps::run(&ctx, args)?,
         Command::Cancel(args) => cancel::run(&ctx, args)?,
-        Command::Completions(_) | Command::Next(_) => {}
+        Command::Completions(_) | Command::Next(_) | Command::Doctor(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

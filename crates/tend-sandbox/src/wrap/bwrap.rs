@@ -151,6 +151,14 @@ pub fn args(b: &Bwrap<'_>) -> Vec<OsString> {
             ]),
         }
     }
+    // The empty folders over hidden paths would be writable scratch space (for the owner)
+    // otherwise; read-only, a write there fails like everywhere else. Not recursive: paths
+    // bound inside them stay as they are.
+    for hidden in &layout.hidden {
+        if hidden.kind == HiddenKind::Dir {
+            push(&["--remount-ro".as_ref(), hidden.path.as_ref()]);
+        }
+    }
     if tmp_over_tmp {
         push(&["--bind".as_ref(), layout.tmp.as_ref(), "/tmp".as_ref()]);
     }
@@ -236,6 +244,7 @@ mod tests {
                 "--bind /home/u/.local/state/tend/worktrees/t/1 /home/u/.local/state/tend/worktrees/t/1",
                 "--bind /home/u/.local/state/tend/runs/r/tmp /home/u/.local/state/tend/runs/r/tmp",
                 "--ro-bind /home/u/.local/state/tend/worktrees/t/1/.git /home/u/.local/state/tend/worktrees/t/1/.git",
+                "--remount-ro /home/u/.ssh --remount-ro /home/u/.local/state/tend",
                 "--bind /home/u/.local/state/tend/runs/r/tmp /tmp",
                 "--ro-bind /usr/bin/tend /run/tend/sandbox-exec",
                 "--bind /tmp/tend-proxy-1-0/proxy.sock /run/tend/proxy.sock",

@@ -170,6 +170,7 @@ pub fn working(kind: MechanismKind) -> Mechanism {
     let report = probe(&ProbeOptions {
         helper: PathBuf::from(HELPER),
         force: Some(kind),
+        scope: tend_sandbox::ProbeScope::UntilOneWorks,
     });
     match report.chosen() {
         Some(m) => m.clone(),

@@ -99,22 +99,41 @@ fn hidden_paths_cannot_be_read() {
 }
 
 #[test]
-fn the_worktree_git_file_cannot_be_replaced_under_bubblewrap() {
+fn the_worktree_git_file_stays_what_it_was() {
     let fx = Fx::new();
-    let sb = fx.sandbox(working(MechanismKind::Bubblewrap), fx.policy());
     let before = std::fs::read_to_string(fx.ws.join(".git")).unwrap();
+    // bubblewrap keeps it read-only: every attempt fails.
+    let sb = fx.sandbox(working(MechanismKind::Bubblewrap), fx.policy());
     for script in [
         "echo 'gitdir: /tmp/evil' > .git",
         "rm -f .git",
         "mv .git gone",
+        "rm -f .git; mkdir -p .git/hooks",
     ] {
         let ran = fx.run(&sb, script);
         assert_ne!(ran.code, Some(0), "{script}: {ran:?}");
+        assert_eq!(std::fs::read_to_string(fx.ws.join(".git")).unwrap(), before);
     }
-    assert_eq!(std::fs::read_to_string(fx.ws.join(".git")).unwrap(), before);
+    // Landlock cannot: the change is undone when the command ends, and reported.
+    let sb = fx.sandbox(working(MechanismKind::Landlock), fx.policy());
+    for script in [
+        "echo 'gitdir: /tmp/evil' > .git",
+        "rm -f .git; mkdir -p .git/hooks",
+    ] {
+        let ran = fx.run(&sb, script);
+        assert_eq!(
+            ran.denial_kinds(),
+            [DenialKind::Undone],
+            "{script}: {ran:?}"
+        );
+        assert_eq!(std::fs::read_to_string(fx.ws.join(".git")).unwrap(), before);
+    }
     // Reading the repository works: git status inside the sandbox.
-    let ran = fx.run(&sb, "git status --short --branch | head -1");
-    assert_eq!(ran.stdout, "## tend/t/1\n", "{ran:?}");
+    for kind in [MechanismKind::Bubblewrap, MechanismKind::Landlock] {
+        let sb = fx.sandbox(working(kind), fx.policy());
+        let ran = fx.run(&sb, "git status --short --branch | head -1");
+        assert_eq!(ran.stdout, "## tend/t/1\n", "{ran:?}");
+    }
 }
 
 #[test]
@@ -242,4 +261,22 @@ fn read_only_workspace() {
         );
         assert!(!fx.ws.join("new.txt").exists());
     }
+}
+
+#[test]
+fn a_lazy_sandbox_is_chosen_once_on_first_use() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let fx = Fx::new();
+    let chosen = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&chosen);
+    let sb = Sandbox::lazy(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Sandbox::Off
+    });
+    let copy = sb.clone();
+    assert_eq!(chosen.load(Ordering::SeqCst), 0);
+    assert_eq!(fx.run(&sb, "echo one").stdout, "one\n");
+    assert_eq!(fx.run(&copy, "echo two").stdout, "two\n");
+    assert_eq!(chosen.load(Ordering::SeqCst), 1);
 }

@@ -229,9 +229,14 @@ fn report(
         }
         content.push_str(&note);
     }
+    // A command whose effect the sandbox undid did not do what it said.
+    let undone = sandbox
+        .denials
+        .iter()
+        .any(|d| d.kind == tend_sandbox::DenialKind::Undone);
     ToolOutput {
         content,
-        is_error: run.timed_out || exit_code != Some(0),
+        is_error: run.timed_out || exit_code != Some(0) || undone,
         detail: ToolDetail::Bash {
             command: command.to_owned(),
             exit_code,

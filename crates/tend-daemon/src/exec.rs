@@ -203,9 +203,17 @@ impl Exec {
             store: self.store.clone(),
             paths: Arc::clone(&self.paths),
             clock: Arc::clone(&self.clock),
-            done: self.done.clone(),
         };
-        tokio::spawn(job.run(ticket, signal));
+        let done = self.done.clone();
+        let run = ticket.run.clone();
+        tokio::spawn(async move {
+            // Said whatever way the run's task ends, a panic included, so the worker and the
+            // task's lane are never held by a run that is gone.
+            if let Err(e) = tokio::spawn(job.run(ticket, signal)).await {
+                tracing::error!("run {run}: its task ended abnormally: {e}");
+            }
+            let _ = done.send(Done { run });
+        });
     }
 
     /// A run's task ended: forget it and start what can start now.
@@ -332,7 +340,6 @@ struct Job {
     store: Store,
     paths: Arc<Paths>,
     clock: Arc<dyn Clock>,
-    done: mpsc::UnboundedSender<Done>,
 }
 
 impl Job {
@@ -377,7 +384,6 @@ impl Job {
         if let Some(subscriber) = &ticket.subscriber {
             let _ = subscriber.send(Reply::RunEnded(Box::new(ended)));
         }
-        let _ = self.done.send(Done { run: ticket.run });
     }
 
     async fn execute(&self, ticket: &Ticket, signal: StopSignal) -> RunEnded {

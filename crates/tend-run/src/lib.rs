@@ -117,10 +117,12 @@ pub async fn execute_with_stop(
     let id = request.run_id.clone();
     let dir = run_dir(runner.paths, id.as_str());
     std::fs::create_dir_all(&dir).map_err(|e| RunError::Io(dir.clone(), e))?;
+    // The owner first: a run seen `preparing` always names its process, so a daemon starting
+    // at that moment cannot take it for an orphan of a crash (and retry it beside us).
+    store.set_run_owner(&id, Some(&this_process())).await?;
     store
         .set_run_state(&id, RunState::Preparing, runner.clock.now())
         .await?;
-    store.set_run_owner(&id, Some(&this_process())).await?;
     match prepare_and_run(runner, &request, &dir, live, stop).await {
         Ok(finished) => Ok(finished),
         Err(error) => {

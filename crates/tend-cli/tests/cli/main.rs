@@ -18,6 +18,7 @@ mod native;
 mod next;
 mod pause;
 mod runs;
+mod sandbox;
 mod show;
 mod slot;
 mod store;

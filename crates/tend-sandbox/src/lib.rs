@@ -43,18 +43,21 @@
 mod cgroup;
 mod denial;
 pub mod helper;
+mod lazy;
 #[cfg(target_os = "linux")]
 pub mod linux;
 mod policy;
 mod probe;
 pub mod proxy;
+mod session;
 pub mod wrap;
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use denial::{CommandOutput, DenialKind, SandboxDenial};
+pub use lazy::Lazy;
 pub use policy::{
     HOME_SECRETS, Hidden, HiddenKind, Layout, ResourceLimits, SandboxPolicy, WorkspaceAccess,
     default_deny_read, expand_home,
@@ -64,6 +67,7 @@ pub use probe::{
     ProcessLimit, probe,
 };
 pub use proxy::{Proxy, ProxyConfig, ProxyDecision, Verdict};
+pub use session::{CommandSession, SandboxReport, Wrapped};
 
 /// How an agent's shell commands are confined.
 #[derive(Debug, Clone, Default)]
@@ -81,41 +85,6 @@ pub enum Sandbox {
     /// Chosen when the first command needs it: probing a mechanism costs tens of
     /// milliseconds, which a run that never uses the shell should not wait for.
     Lazy(Lazy),
-}
-
-/// A sandbox chosen on first use. Cheap to clone; clones share the choice.
-#[derive(Clone)]
-pub struct Lazy {
-    inner: Arc<LazyInner>,
-}
-
-struct LazyInner {
-    choose: Box<dyn Fn() -> Sandbox + Send + Sync>,
-    chosen: std::sync::OnceLock<Sandbox>,
-}
-
-impl std::fmt::Debug for Lazy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.inner.chosen.get() {
-            Some(sandbox) => f.debug_tuple("Lazy").field(sandbox).finish(),
-            None => f.write_str("Lazy(not chosen yet)"),
-        }
-    }
-}
-
-impl Lazy {
-    /// The sandbox, chosen now if it was not yet.
-    pub fn get(&self) -> &Sandbox {
-        self.inner
-            .chosen
-            .get_or_init(|| match (self.inner.choose)() {
-                // A choice that defers again would never end.
-                Sandbox::Lazy(_) => Sandbox::Unavailable {
-                    reason: "internal error: the sandbox choice was deferred twice".to_owned(),
-                },
-                other => other,
-            })
-    }
 }
 
 /// A working mechanism with the run's policy. Cheap to clone.
@@ -202,114 +171,6 @@ impl SandboxError {
     }
 }
 
-/// A wrapped command and what must outlive it.
-#[derive(Debug)]
-pub struct Wrapped {
-    pub command: ShellCommand,
-    pub session: CommandSession,
-}
-
-/// What one confined command holds while it runs: its cgroup and proxy listener. Dropping it
-/// kills whatever the command left in its cgroup and stops its listener.
-#[derive(Debug, Default)]
-pub struct CommandSession {
-    inner: Option<SessionInner>,
-}
-
-#[derive(Debug)]
-struct SessionInner {
-    sandbox: Confined,
-    layout: Layout,
-    root: PathBuf,
-    #[cfg(target_os = "linux")]
-    cgroup: Option<cgroup::PidsCgroup>,
-    proxy: Option<proxy::ProxySession>,
-    /// The protected `.git` files as they were before the command.
-    git_files: Vec<(PathBuf, Vec<u8>)>,
-}
-
-/// The sandbox's part of a command's record.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SandboxReport {
-    /// The mechanism that confined the command; `None` when unconfined.
-    pub mechanism: Option<&'static str>,
-    pub denials: Vec<SandboxDenial>,
-    pub proxy: Vec<ProxyDecision>,
-}
-
-impl CommandSession {
-    pub fn mechanism(&self) -> Option<&'static str> {
-        self.inner.as_ref().map(|s| s.sandbox.mechanism().name())
-    }
-
-    /// Ends the command's session (killing anything it left in its cgroup) and says what the
-    /// sandbox refused it, judging by `output` and the proxy's decisions.
-    pub fn finish(self, output: &CommandOutput<'_>) -> SandboxReport {
-        let Some(inner) = self.inner else {
-            return SandboxReport::default();
-        };
-        let proxy = inner
-            .proxy
-            .as_ref()
-            .map(proxy::ProxySession::decisions)
-            .unwrap_or_default();
-        let confined = &inner.sandbox.inner;
-        let ctx = denial::Context {
-            mechanism: &confined.mechanism,
-            layout: &inner.layout,
-            workspace: confined.policy.workspace,
-            root: &inner.root,
-            limits: &confined.policy.limits,
-            network: &confined.policy.network,
-        };
-        let mut denials = denial::explain(&ctx, output, &proxy);
-        // Whatever the command left running (a daemon it started) ends with it.
-        #[cfg(target_os = "linux")]
-        if let Some(cgroup) = &inner.cgroup {
-            cgroup.kill_all();
-        }
-        // Where the mechanism cannot keep a worktree's `.git` file read-only (Landlock), it is
-        // put back: it tells tend's own git, run outside the sandbox, where the repository is.
-        for (path, before) in &inner.git_files {
-            if restore(path, before) {
-                denials.push(SandboxDenial {
-                    kind: DenialKind::Undone,
-                    message: format!(
-                        "{} belongs to tend (it says where the repository is); the command \
-                         changed it and tend put it back",
-                        path.display()
-                    ),
-                });
-            }
-        }
-        SandboxReport {
-            mechanism: Some(confined.mechanism.name()),
-            denials,
-            proxy,
-        }
-    }
-}
-
-/// Puts `path` back to the regular file `before` if it is anything else now; whether it had to.
-fn restore(path: &Path, before: &[u8]) -> bool {
-    let intact = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
-        && std::fs::read(path).is_ok_and(|now| now == before);
-    if intact {
-        return false;
-    }
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            let _ = std::fs::remove_dir_all(path);
-        }
-        Ok(_) => {
-            let _ = std::fs::remove_file(path);
-        }
-        Err(_) => {}
-    }
-    let _ = std::fs::write(path, before);
-    true
-}
-
 impl Sandbox {
     /// `mechanism` with `policy`; `helper` is the sandbox entry point (the `tend` binary);
     /// `proxy` serves the policy's network domains (required when there are any).
@@ -344,16 +205,6 @@ impl Sandbox {
         }
     }
 
-    /// A sandbox that `choose` picks when the first command needs it.
-    pub fn lazy(choose: impl Fn() -> Sandbox + Send + Sync + 'static) -> Sandbox {
-        Sandbox::Lazy(Lazy {
-            inner: Arc::new(LazyInner {
-                choose: Box::new(choose),
-                chosen: std::sync::OnceLock::new(),
-            }),
-        })
-    }
-
     /// The mechanism that confines commands (choosing a lazy sandbox now).
     pub fn mechanism(&self) -> Option<&Mechanism> {
         match self {
@@ -386,199 +237,5 @@ impl Confined {
 
     pub fn policy(&self) -> &SandboxPolicy {
         &self.inner.policy
-    }
-
-    fn wrap(&self, cmd: ShellCommand) -> Result<Wrapped, SandboxError> {
-        let inner = &self.inner;
-        let policy = &inner.policy;
-        let layout = Layout::new(policy, &cmd.cwd, &cmd.tmp, &cmd.writable);
-        let network = !policy.network.is_empty();
-        let proxy = match (&inner.proxy, network) {
-            (Some(proxy), true) => Some(proxy),
-            (None, true) => {
-                return Err(SandboxError::Proxy(std::io::Error::other(
-                    "the run has no proxy for its listed domains",
-                )));
-            }
-            (_, false) => None,
-        };
-        if proxy.is_some() && tokio::runtime::Handle::try_current().is_err() {
-            return Err(SandboxError::Proxy(std::io::Error::other(
-                "no async runtime to run the proxy on",
-            )));
-        }
-        #[cfg(target_os = "linux")]
-        let cgroup = cgroup::PidsCgroup::create(policy.limits.processes).ok();
-        let mut env = cmd.env.clone();
-        let (command, proxy_session) = match &inner.mechanism {
-            Mechanism::Bubblewrap { bwrap } => {
-                #[cfg(unix)]
-                let session = match proxy {
-                    Some(p) => Some(
-                        p.listen_unix(&std::env::temp_dir())
-                            .map_err(SandboxError::Proxy)?,
-                    ),
-                    None => None,
-                };
-                #[cfg(not(unix))]
-                let session: Option<proxy::ProxySession> = None;
-                let socket = session.as_ref().and_then(|s| match s.endpoint() {
-                    proxy::Endpoint::Unix(path) => Some(path.clone()),
-                    proxy::Endpoint::Tcp(_) => None,
-                });
-                if socket.is_some() {
-                    let url = format!("http://127.0.0.1:{}", helper::BRIDGE_PORT);
-                    wrap::set_env(&mut env, wrap::proxy_env(&url));
-                }
-                let helper_args = wrap::bwrap_helper(
-                    &policy.limits,
-                    socket
-                        .as_ref()
-                        .map(|_| PathBuf::from(wrap::bwrap::PROXY_INSIDE)),
-                    &cmd.program,
-                    &cmd.args,
-                )
-                .to_args();
-                let unreadable = wrap::unreadable_file().map_err(SandboxError::Prepare)?;
-                let bwrap_args = wrap::bwrap::args(&wrap::bwrap::Bwrap {
-                    layout: &layout,
-                    cwd: &cmd.cwd,
-                    helper: &inner.helper,
-                    helper_args,
-                    proxy_socket: socket.as_deref(),
-                    unreadable_file: unreadable,
-                    host_has_run: Path::new("/run").is_dir(),
-                });
-                #[cfg(target_os = "linux")]
-                let joined = cgroup.as_ref().map(|c| c.dir().to_path_buf());
-                #[cfg(not(target_os = "linux"))]
-                let joined: Option<PathBuf> = None;
-                let (program, args) = match joined {
-                    // The cgroup is joined before bubblewrap starts, so the sandbox's every
-                    // process is in it.
-                    Some(dir) => {
-                        let mut args: Vec<OsString> = vec![
-                            helper::HELPER_SUBCOMMAND.into(),
-                            "--join-cgroup".into(),
-                            dir.into_os_string(),
-                            "--".into(),
-                            bwrap.as_os_str().to_owned(),
-                        ];
-                        args.extend(bwrap_args);
-                        (inner.helper.clone(), args)
-                    }
-                    None => (bwrap.clone(), bwrap_args),
-                };
-                (
-                    ShellCommand {
-                        program,
-                        args,
-                        env,
-                        ..cmd.clone()
-                    },
-                    session,
-                )
-            }
-            Mechanism::Landlock { abi } => {
-                if network && *abi < 4 {
-                    return Err(SandboxError::NetworkUnsupported("Landlock"));
-                }
-                let session = match proxy {
-                    Some(p) => Some(p.listen_tcp().map_err(SandboxError::Proxy)?),
-                    None => None,
-                };
-                let port = session.as_ref().and_then(|s| match s.endpoint() {
-                    proxy::Endpoint::Tcp(addr) => Some(addr.port()),
-                    proxy::Endpoint::Unix(_) => None,
-                });
-                if let Some(port) = port {
-                    wrap::set_env(
-                        &mut env,
-                        wrap::proxy_env(&format!("http://127.0.0.1:{port}")),
-                    );
-                }
-                #[cfg(target_os = "linux")]
-                let joined = cgroup.as_ref().map(|c| c.dir().to_path_buf());
-                #[cfg(not(target_os = "linux"))]
-                let joined: Option<PathBuf> = None;
-                let args = wrap::landlock_helper(
-                    *abi,
-                    &layout,
-                    &policy.limits,
-                    port,
-                    joined,
-                    &cmd.program,
-                    &cmd.args,
-                )
-                .to_args();
-                (
-                    ShellCommand {
-                        program: inner.helper.clone(),
-                        args,
-                        env,
-                        ..cmd.clone()
-                    },
-                    session,
-                )
-            }
-            Mechanism::MacOs { sandbox_exec } => {
-                let session = match proxy {
-                    Some(p) => Some(p.listen_tcp().map_err(SandboxError::Proxy)?),
-                    None => None,
-                };
-                let port = session.as_ref().and_then(|s| match s.endpoint() {
-                    proxy::Endpoint::Tcp(addr) => Some(addr.port()),
-                    proxy::Endpoint::Unix(_) => None,
-                });
-                if let Some(port) = port {
-                    wrap::set_env(
-                        &mut env,
-                        wrap::proxy_env(&format!("http://127.0.0.1:{port}")),
-                    );
-                }
-                let profile = wrap::macos::profile(&layout, port);
-                let helper_args = helper::HelperArgs {
-                    rlimits: wrap::rlimits(&policy.limits),
-                    nproc: helper::NprocScope::AboveCurrent,
-                    program: cmd.program.as_os_str().to_owned(),
-                    args: cmd.args.clone(),
-                    ..helper::HelperArgs::default()
-                };
-                let mut args: Vec<OsString> = vec![
-                    "-p".into(),
-                    profile.into(),
-                    inner.helper.as_os_str().to_owned(),
-                ];
-                args.extend(helper_args.to_args());
-                (
-                    ShellCommand {
-                        program: sandbox_exec.clone(),
-                        args,
-                        env,
-                        ..cmd.clone()
-                    },
-                    session,
-                )
-            }
-        };
-        let git_files = layout
-            .protected
-            .iter()
-            .filter_map(|p| std::fs::read(p).ok().map(|bytes| (p.clone(), bytes)))
-            .collect();
-        Ok(Wrapped {
-            command,
-            session: CommandSession {
-                inner: Some(SessionInner {
-                    sandbox: self.clone(),
-                    layout,
-                    root: cmd.cwd,
-                    #[cfg(target_os = "linux")]
-                    cgroup,
-                    proxy: proxy_session,
-                    git_files,
-                }),
-            },
-        })
     }
 }

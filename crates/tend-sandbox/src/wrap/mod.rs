@@ -1,6 +1,7 @@
 //! Turning a plain shell command into the confined one, per mechanism.
 
 pub mod bwrap;
+mod confine;
 pub mod macos;
 
 use std::ffi::OsString;

@@ -427,6 +427,13 @@ pub fn all(env: &Env) -> Vec<Attempt> {
             Prints("started"),
         )
         .check(no_process("sleep 312")),
+        bash_timeout(
+            "outlive the timeout",
+            "trap '' TERM; sleep 314".into(),
+            500,
+            Blocked(&["timed out after 500 ms"]),
+        )
+        .check(no_process("sleep 314")),
         bash(
             "double fork into the background",
             "( (sleep 313 >/dev/null 2>&1 &) & ) ; echo started".into(),

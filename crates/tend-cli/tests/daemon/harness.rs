@@ -75,8 +75,13 @@ impl Home {
         self.env.finish(args, &mut cmd)
     }
 
-    /// Starts `tend daemon` (with `failpoint` set, if any) and waits until it answers.
-    pub fn start(&mut self, failpoint: Option<&str>) {
+    /// Starts `tend daemon` and returns at once (it may still be starting up).
+    pub fn spawn(&mut self) {
+        let child = self.spawn_child(None);
+        self.daemon = Some(child);
+    }
+
+    fn spawn_child(&mut self, failpoint: Option<&str>) -> Child {
         assert!(self.daemon.is_none(), "a daemon is running already");
         self.starts += 1;
         let log = std::fs::File::create(self.env.root.join(format!("daemon-{}.log", self.starts)))
@@ -86,7 +91,12 @@ impl Home {
         if let Some(point) = failpoint {
             cmd.env("TEND_FAILPOINT", point);
         }
-        let mut child = cmd.spawn().unwrap();
+        cmd.spawn().unwrap()
+    }
+
+    /// Starts `tend daemon` (with `failpoint` set, if any) and waits until it answers.
+    pub fn start(&mut self, failpoint: Option<&str>) {
+        let mut child = self.spawn_child(failpoint);
         let up = self.wait_for("the daemon to answer", || {
             if let Some(status) = child.try_wait().unwrap() {
                 // A failpoint can fire before the socket is up; that is a start too.

@@ -74,6 +74,24 @@ fn without_ids(text: &str, id: &str) -> String {
     text.replace(id, "[RUN]")
 }
 
+/// Replaces how long commands took (`in 0.1s`): a sandboxed command's time depends on the
+/// machine's load.
+fn without_durations(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.split_once(" in ") {
+            Some((head, rest)) => match rest.split_once("s  ") {
+                Some((secs, tail)) if secs.parse::<f64>().is_ok() => {
+                    format!("{head} in [T]s  {tail}")
+                }
+                _ => line.to_owned(),
+            },
+            None => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if text.ends_with('\n') { "\n" } else { "" }
+}
+
 fn runs_json(env: &Env, repo: &Path) -> Vec<Value> {
     let out = env.tend_in(repo, &["runs", "--json"]);
     out.ok();
@@ -100,14 +118,14 @@ fn the_demo_replays_fixes_the_test_and_the_proposal_can_be_applied() {
         (Some("succeeded"), Some("changed"), Some("pending"))
     );
     assert_eq!(
-        without_ids(&run.stdout, &id),
+        without_durations(&without_ids(&run.stdout, &id)),
         "\
 ▶ calc/fix-tests · run [RUN] · branch tend/fix-tests/[RUN]
   replaying the recorded session .tend/recordings/fix-tests.json (no model is called; the tools run for real)
 model replay:.tend/recordings/fix-tests.json (fixed prompt 3838 bytes)
 I'll start by running the test suite.
   → bash sh test.sh
-    ✗ exit 1 in 0.0s  FAIL: add 2 3 = -1, want 5
+    ✗ exit 1 in [T]s  FAIL: add 2 3 = -1, want 5
 `add 2 3` returns -1: it looks like add subtracts. Let me read calc.sh.
   → read calc.sh
     ✓ 6 lines
@@ -115,7 +133,7 @@ Line 4 uses `-` in add. Fixing it.
   → edit calc.sh
     ✓ 1 replacement
   → bash sh test.sh
-    ✓ exit 0 in 0.0s  all tests passed
+    ✓ exit 0 in [T]s  all tests passed
   → write .tend/memory/fix-tests.md
     ✓ wrote 68 bytes
   → report changed

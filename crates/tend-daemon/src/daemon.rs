@@ -69,6 +69,8 @@ pub(crate) struct Daemon {
     started_at: Timestamp,
     started: Instant,
     wakeups: u64,
+    /// When the registered projects were last read.
+    projects_checked: Instant,
     /// The wall clock and the monotonic clock at the last look, to notice jumps.
     last: (Timestamp, Instant),
 }
@@ -99,6 +101,7 @@ impl Daemon {
             started_at: now,
             started: Instant::now(),
             wakeups: 0,
+            projects_checked: Instant::now(),
             last: (now, Instant::now()),
         }
     }
@@ -167,8 +170,10 @@ impl Daemon {
                     self.reload().await;
                 }
                 () = tokio::time::sleep(sleep) => {
-                    if self.timeline.first().is_none_or(|(at, _)| *at > self.clock.now()) {
-                        // Woken by the cap, not by a slot: look for newly registered projects.
+                    // A project registered by `tend init`/`tend add` elsewhere is picked up
+                    // within MAX_SLEEP, at a wake-up the loop has anyway.
+                    if self.projects_checked.elapsed() >= MAX_SLEEP {
+                        self.projects_checked = Instant::now();
                         self.check_projects().await;
                     }
                 }

@@ -343,3 +343,40 @@ fn cancel_without_a_daemon_fixes_the_store() {
         again.stderr
     );
 }
+
+#[test]
+fn a_project_task_is_handed_over_then_scheduled_from_its_repository() {
+    let mut home = Home::new();
+    let repo = home.env.repo.clone();
+    let tasks = repo.join(".tend/tasks");
+    std::fs::create_dir_all(&tasks).unwrap();
+    std::fs::write(tasks.join("proj.json"), crate::harness::recording("true")).unwrap();
+    let task = tasks.join("proj.md");
+    let text = "+++\nschedule = \"manual\"\nmodel = \"replay:.tend/tasks/proj.json\"\nsandbox = \"off\"\n[permissions]\nallow = [\"bash(true)\"]\n+++\nCheck.\n";
+    write_atomically(&task, text);
+    home.start(None);
+    // The daemon has never heard of this repository: `tend run` there introduces it.
+    let mut cmd = home.command(&["run", "proj"]);
+    cmd.current_dir(&repo);
+    let out = home.env.finish(&["run", "proj"], &mut cmd);
+    out.ok();
+    assert!(out.stdout.contains("· in the daemon"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("nothing-to-do: succeeded"),
+        "{}",
+        out.stdout
+    );
+    // Now its `.tend/` is watched: a schedule written there is picked up.
+    write_atomically(&task, &text.replace("\"manual\"", "\"* * * * * *\""));
+    home.wait_for("the project task to be scheduled", || {
+        (status(&home)["daemon"]["tasks_scheduled"] == 1).then_some(())
+    });
+    home.wait_for("a scheduled run of the project task", || {
+        let n = home.count(
+            "SELECT COUNT(*) FROM runs r JOIN tasks t ON t.id = r.task_id \
+             WHERE t.name = 'proj' AND r.trigger = 'schedule' AND r.state = 'succeeded'",
+        );
+        (n >= 1).then_some(())
+    });
+    home.stop();
+}

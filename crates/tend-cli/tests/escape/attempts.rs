@@ -134,11 +134,11 @@ fn unchanged(
 
 /// No process with `needle` in its command line runs on the host. SIGKILL is delivered
 /// asynchronously, so a dying process gets a moment.
-fn no_process(needle: &'static str) -> impl Fn(&Env) -> Result<(), String> {
+fn no_process(needle: String) -> impl Fn(&Env) -> Result<(), String> {
     move |_| {
         let start = std::time::Instant::now();
         loop {
-            let left = host_processes(needle);
+            let left = host_processes(&needle);
             if left.is_empty() {
                 return Ok(());
             }
@@ -173,6 +173,9 @@ pub fn all(env: &Env) -> Vec<Attempt> {
     let gitdir = env.repo.join(".git/worktrees/1");
     let git_file = std::fs::read_to_string(env.ws.join(".git")).unwrap();
     let git_file: &'static str = Box::leak(git_file.into_boxed_str());
+    // Commands that leave processes carry this environment's own number, so that a check on
+    // the host's processes sees only this battery's (the batteries run side by side).
+    let mark = |base: u32| format!("sleep {}", base * 100_000 + u32::from(port));
     vec![
         // Writing outside the worktree.
         bash("write /etc", "echo x > /etc/tend-escape".into(), Blocked(READ_ONLY))
@@ -397,11 +400,11 @@ pub fn all(env: &Env) -> Vec<Attempt> {
         // The shell stays a while: its end alone would tear the bomb down with the sandbox.
         bash_timeout(
             "fork bomb",
-            ":(){ :|:& };:; sleep 3".into(),
+            format!(":(){{ :|:& }};:; sleep 3; : {port}"),
             10_000,
             Contained(DenialKind::Processes),
         )
-        .check(no_process(":|:&")),
+        .check(no_process(format!(":|:& }};:; sleep 3; : {port}"))),
         bash(
             "huge file",
             "dd if=/dev/zero of=huge bs=1M count=200".into(),
@@ -417,28 +420,28 @@ pub fn all(env: &Env) -> Vec<Attempt> {
         // Outliving the command.
         bash(
             "nohup sleep outlives the command",
-            "nohup sleep 311 >/dev/null 2>&1 & echo started".into(),
+            format!("nohup {} >/dev/null 2>&1 & echo started", mark(311)),
             Prints("started"),
         )
-        .check(no_process("sleep 311")),
+        .check(no_process(mark(311))),
         bash(
             "setsid escapes the process group",
-            "setsid sleep 312 >/dev/null 2>&1 < /dev/null & echo started".into(),
+            format!("setsid {} >/dev/null 2>&1 < /dev/null & echo started", mark(312)),
             Prints("started"),
         )
-        .check(no_process("sleep 312")),
+        .check(no_process(mark(312))),
         bash_timeout(
             "outlive the timeout",
-            "trap '' TERM; sleep 314".into(),
+            format!("trap '' TERM; {}", mark(314)),
             500,
             Blocked(&["timed out after 500 ms"]),
         )
-        .check(no_process("sleep 314")),
+        .check(no_process(mark(314))),
         bash(
             "double fork into the background",
-            "( (sleep 313 >/dev/null 2>&1 &) & ) ; echo started".into(),
+            format!("( ({} >/dev/null 2>&1 &) & ) ; echo started", mark(313)),
             Prints("started"),
         )
-        .check(no_process("sleep 313")),
+        .check(no_process(mark(313))),
     ]
 }

@@ -1,5 +1,5 @@
 //! tend's state on SQLite: projects, task runtime state, slots (the exactly-once ledger), runs,
-//! run events and approvals.
+//! run events, approvals, and what each task's inputs had delivered at its last successful run.
 //!
 //! One file (`tend.db`) in WAL mode is shared by the daemon and every CLI invocation; each opens
 //! its own [`Store`]. Writers serialize on SQLite's write lock (with a busy timeout), readers
@@ -15,6 +15,7 @@ mod convert;
 mod error;
 mod events;
 mod ids;
+mod inputs;
 mod kinds;
 mod open;
 mod runs;
@@ -32,6 +33,7 @@ pub use approvals::{Approval, NewApproval};
 pub use error::StoreError;
 pub use events::Event;
 pub use ids::{ApprovalId, RunId, SlotId, TaskId};
+pub use inputs::InputState;
 pub use kinds::{
     ApprovalState, Decision, ProposalState, ReportStatus, RunState, SlotOutcome, Trigger,
     UnknownVariant,

@@ -37,8 +37,8 @@ async fn fresh_database_is_created_with_parents_and_migrated() {
     let t = temp_store().await;
     assert!(t.path.is_file());
     t.store.close().await;
-    assert_eq!(applied_versions(&t.path).await, vec![1, 2]);
-    assert_eq!(Store::schema_version(), 2);
+    assert_eq!(applied_versions(&t.path).await, vec![1, 2, 3]);
+    assert_eq!(Store::schema_version(), 3);
 }
 
 #[tokio::test]
@@ -74,7 +74,7 @@ async fn reopening_keeps_data_and_changes_no_schema() {
         assert_eq!(again, Some(first.clone()));
         store.close().await;
     }
-    assert_eq!(applied_versions(&t.path).await, vec![1, 2]);
+    assert_eq!(applied_versions(&t.path).await, vec![1, 2, 3]);
     assert_eq!(schema_sql(&t.path).await, schema_before);
 }
 
@@ -104,6 +104,8 @@ async fn an_older_database_is_migrated_and_keeps_its_data() {
     // Turn it back into a schema-1 database, as an older tend left it.
     let mut conn = raw(&t.path).await;
     for sql in [
+        "DROP TABLE input_state",
+        "DELETE FROM _sqlx_migrations WHERE version = 3",
         "DROP INDEX runs_by_proposal",
         "ALTER TABLE runs DROP COLUMN proposal",
         "DELETE FROM _sqlx_migrations WHERE version = 2",
@@ -122,7 +124,7 @@ async fn an_older_database_is_migrated_and_keeps_its_data() {
         Some(triage)
     );
     store.close().await;
-    assert_eq!(applied_versions(&t.path).await, vec![1, 2]);
+    assert_eq!(applied_versions(&t.path).await, vec![1, 2, 3]);
 }
 
 #[tokio::test]
@@ -145,14 +147,14 @@ async fn newer_schema_is_refused_and_left_untouched() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{} was written by a newer tend (schema 9999, this tend knows up to 2); \
+            "{} was written by a newer tend (schema 9999, this tend knows up to 3); \
              upgrade tend, the database was left untouched",
             t.path.display()
         )
     );
     assert!(matches!(
         err,
-        StoreError::NewerSchema { ref path, found: 9999, known: 2 } if *path == t.path
+        StoreError::NewerSchema { ref path, found: 9999, known: 3 } if *path == t.path
     ));
     let err = Store::open_existing(&t.path).await.unwrap_err();
     assert!(matches!(err, StoreError::NewerSchema { .. }), "{err}");
@@ -269,7 +271,7 @@ async fn empty_file_becomes_a_tend_database() {
     std::fs::write(&path, b"").unwrap();
     let store = Store::open(&path).await.unwrap();
     store.close().await;
-    assert_eq!(applied_versions(&path).await, vec![1, 2]);
+    assert_eq!(applied_versions(&path).await, vec![1, 2, 3]);
 }
 
 #[tokio::test]
@@ -398,7 +400,7 @@ async fn concurrent_first_opens_migrate_once() {
         assert_eq!(store.task_state(&key).await.unwrap(), Some(created.clone()));
         store.close().await;
     }
-    assert_eq!(applied_versions(&path).await, vec![1, 2]);
+    assert_eq!(applied_versions(&path).await, vec![1, 2, 3]);
 }
 
 #[test]

@@ -85,8 +85,19 @@ keyword_enum! {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Channel {
     Desktop,
-    Webhook { url: String },
-    Command { command: String },
+    /// An HTTP POST of a Slack-compatible JSON body. `url` may hold `${VAR}` references,
+    /// filled from tend's environment at delivery (a webhook URL is often a secret).
+    Webhook {
+        url: String,
+        #[serde(serialize_with = "crate::ser::opt_duration")]
+        timeout: Option<Duration>,
+    },
+    /// A shell command, given the event in `TEND_*` variables and as JSON on stdin.
+    Command {
+        command: String,
+        #[serde(serialize_with = "crate::ser::opt_duration")]
+        timeout: Option<Duration>,
+    },
 }
 
 impl Config {
@@ -338,6 +349,7 @@ fn channel(f: &Field<'_, '_>) -> Option<Channel> {
     let kind = t.get("kind");
     let url = t.get("url");
     let command = t.get("command");
+    let timeout = t.get("timeout");
     t.finish();
     let Some(kind_field) = kind else {
         f.error_at_key(
@@ -364,16 +376,32 @@ fn channel(f: &Field<'_, '_>) -> Option<Channel> {
             }
         }
     };
+    let timeout = match (&timeout, kind) {
+        (None, _) => Some(None),
+        (Some(t), ChannelKind::Desktop) => {
+            t.error_at_key("`timeout` does not apply to a `desktop` channel", None);
+            None
+        }
+        (Some(t), ChannelKind::Webhook | ChannelKind::Command) => {
+            t.duration(Zero::Refuse).map(Some)
+        }
+    };
     match kind {
         ChannelKind::Desktop => {
             unexpected(&url, "url");
             unexpected(&command, "command");
-            Some(Channel::Desktop)
+            timeout.map(|_| Channel::Desktop)
         }
         ChannelKind::Webhook => {
             unexpected(&command, "command");
             match &url {
-                Some(u) => u.parse_str(http_url).map(|url| Channel::Webhook { url }),
+                Some(u) => {
+                    let url = u.parse_str(webhook_url);
+                    Some(Channel::Webhook {
+                        url: url?,
+                        timeout: timeout?,
+                    })
+                }
                 None => {
                     needed(&url, "url");
                     None
@@ -382,11 +410,48 @@ fn channel(f: &Field<'_, '_>) -> Option<Channel> {
         }
         ChannelKind::Command => {
             unexpected(&url, "url");
+            let command = needed(&command, "command");
             Some(Channel::Command {
-                command: needed(&command, "command")?,
+                command: command?,
+                timeout: timeout?,
             })
         }
     }
+}
+
+/// A webhook's URL: an http(s) URL, or one made of `${VAR}` references (`"${SLACK_WEBHOOK_URL}"`)
+/// that tend fills from its environment when it delivers. Incoming-webhook URLs of Slack and
+/// Discord carry their token in the path, so they are refused written out.
+fn webhook_url(s: &str) -> Result<String, Problem> {
+    let mut rest = s;
+    let mut offset = 0;
+    while let Some(i) = rest.find("${") {
+        let at = offset + i;
+        let Some(close) = rest[i..].find('}') else {
+            return Err(Problem::new("`${` is never closed").at(at));
+        };
+        let name = &rest[i + 2..i + close];
+        if let Err(mut p) = check_env_name(name) {
+            p.offset = Some(at + 2);
+            return Err(p);
+        }
+        offset = at + close + 1;
+        rest = &s[offset..];
+    }
+    if s.starts_with("${") {
+        return Ok(s.to_owned());
+    }
+    let url = http_url(s).map_err(|p| {
+        p.hint("write the whole URL, like `https://example.com/hook`, or take it from the environment: `url = \"${SLACK_WEBHOOK_URL}\"`")
+    })?;
+    let secret_hosts = ["https://hooks.slack.com/", "https://discord.com/api/webhooks/"];
+    if !s.contains("${") && secret_hosts.iter().any(|h| s.starts_with(h)) {
+        return Err(
+            Problem::new("this webhook URL holds its secret token; it does not belong in a config file")
+                .hint("export it in tend's environment and refer to it: `url = \"${SLACK_WEBHOOK_URL}\"`"),
+        );
+    }
+    Ok(url)
 }
 
 #[cfg(test)]

@@ -64,6 +64,11 @@ kind = "desktop"
 kind = "webhook"
 url = "https://hooks.example.com/tend"
 
+[notify.channels.slack]
+kind = "webhook"
+url = "${SLACK_WEBHOOK_URL}"
+timeout = "5s"
+
 [notify.channels.script]
 kind = "command"
 command = "notify-send tend"
@@ -120,12 +125,21 @@ headers = { Authorization = "Token ${LINEAR_KEY}" }
                 "hook".to_owned(),
                 Channel::Webhook {
                     url: "https://hooks.example.com/tend".into(),
+                    timeout: None,
                 },
             ),
             (
                 "script".to_owned(),
                 Channel::Command {
                     command: "notify-send tend".into(),
+                    timeout: None,
+                },
+            ),
+            (
+                "slack".to_owned(),
+                Channel::Webhook {
+                    url: "${SLACK_WEBHOOK_URL}".into(),
+                    timeout: Some(Duration::from_secs(5)),
                 },
             ),
         ]),
@@ -214,6 +228,26 @@ const ERROR_CASES: &[(&str, &str)] = &[
     (
         "[notify.channels.x]\nkind = \"webhook\"\n",
         "config.toml:2:8: error: a `webhook` channel needs `url`",
+    ),
+    (
+        "[notify.channels.x]\nkind = \"webhook\"\nurl = \"https://hooks.slack.com/services/T0/B0/XYZ\"\n",
+        "config.toml:3:7: error: this webhook URL holds its secret token; it does not belong in a config file\n  hint: export it in tend's environment and refer to it: `url = \"${SLACK_WEBHOOK_URL}\"`",
+    ),
+    (
+        "[notify.channels.x]\nkind = \"webhook\"\nurl = \"hooks.example.com\"\n",
+        "config.toml:3:7: error: `hooks.example.com` is not an http(s) URL\n  hint: write the whole URL, like `https://example.com/hook`, or take it from the environment: `url = \"${SLACK_WEBHOOK_URL}\"`",
+    ),
+    (
+        "[notify.channels.x]\nkind = \"webhook\"\nurl = \"https://x/${bad-name}\"\n",
+        "config.toml:3:20: error: `bad-name` is not the name of an environment variable\n  hint: name the variable that holds the secret, like `LINEAR_TOKEN`; never the secret itself",
+    ),
+    (
+        "[notify.channels.x]\nkind = \"command\"\ncommand = \"x\"\ntimeout = \"0s\"\n",
+        "config.toml:4:11: error: `notify.channels.x.timeout` must be longer than zero",
+    ),
+    (
+        "[notify.channels.x]\nkind = \"desktop\"\ntimeout = \"5s\"\n",
+        "config.toml:3:1: error: `timeout` does not apply to a `desktop` channel",
     ),
     (
         "[notify.channels.x]\nkind = \"desktop\"\ncommand = \"x\"\n",
@@ -394,6 +428,22 @@ fn unknown_notify_channel_fails_resolution() {
         render_errors(&e),
         "/repo/.tend/tasks/triage.md: error: notify channel `slack` is not defined in the config\n  hint: defined channels: desk"
     );
+}
+
+#[test]
+fn a_task_notifies_through_the_channels_it_names_or_all_of_them() {
+    let machine = MachineZone::fixed(zone("UTC"));
+    let config = parse(
+        "[notify.channels.desk]\nkind = \"desktop\"\n[notify.channels.hook]\nkind = \"webhook\"\nurl = \"${HOOK}\"\n",
+    );
+    let named = task("schedule = \"manual\"\n[notify]\nchannels = [\"hook\"]\n");
+    let resolved = ResolvedTask::resolve(&named, &config, &machine).unwrap();
+    assert_eq!(resolved.channels.keys().collect::<Vec<_>>(), ["hook"]);
+    let all = task("schedule = \"manual\"\n");
+    let resolved = ResolvedTask::resolve(&all, &config, &machine).unwrap();
+    assert_eq!(resolved.channels.keys().collect::<Vec<_>>(), ["desk", "hook"]);
+    let none = ResolvedTask::resolve(&all, &Config::default(), &machine).unwrap();
+    assert_eq!(none.channels, BTreeMap::new());
 }
 
 #[test]

@@ -136,6 +136,42 @@ impl OutputTemplate {
         Ok(OutputTemplate(text.to_owned()))
     }
 
+    /// Whether the path names a place of its own (`/srv/reports/…`, `~/notes/…`) rather than
+    /// one relative to the run's workspace or to tend's outputs folder.
+    pub fn is_absolute(&self) -> bool {
+        self.0.starts_with('/') || self.0.starts_with("~/")
+    }
+
+    /// Where a briefing may go: never up out of its folder (`..`), and an absolute path only
+    /// inside a folder the task's `[sandbox] allow_write` opens (nothing is written outside the
+    /// worktree without a rule saying so).
+    pub(crate) fn check_placement(&self, allow_write: &[std::path::PathBuf]) -> Result<(), Problem> {
+        if let Some(at) = component_offsets(&self.0).find(|(_, c)| *c == "..") {
+            return Err(Problem::new("the output path must not go up with `..`")
+                .hint("write a path inside the repository, like `reports/{date}.md`")
+                .at(at.0));
+        }
+        if !self.is_absolute() {
+            return Ok(());
+        }
+        // `~` is a component of its own, so a home path never matches a root one.
+        let path: Vec<&str> = component_offsets(&self.0).map(|(_, c)| c).collect();
+        let inside = allow_write.iter().any(|dir| {
+            let dir = dir.to_string_lossy();
+            let absolute = dir.starts_with('/') || dir.starts_with("~/");
+            let dir: Vec<&str> = component_offsets(&dir).map(|(_, c)| c).collect();
+            absolute && path.len() > dir.len() && path.starts_with(&dir)
+        });
+        if inside {
+            return Ok(());
+        }
+        Err(Problem::new(format!(
+            "`{}` is outside the repository and tend's outputs folder",
+            self.0
+        ))
+        .hint("write a relative path (`reports/{date}.md`: on the run's branch, or in tend's outputs folder for a read-only run), or open the folder with `[sandbox] allow_write = [\"…\"]`"))
+    }
+
     /// The path with every placeholder replaced.
     pub fn expand(&self, vars: OutputVars<'_>) -> String {
         self.0
@@ -164,6 +200,16 @@ impl serde::Serialize for OutputTemplate {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
     }
+}
+
+/// The non-empty components of a `/`-separated path, with their byte offsets (`.` left out).
+fn component_offsets(path: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut at = 0;
+    path.split('/').filter_map(move |c| {
+        let start = at;
+        at += c.len() + 1;
+        (!c.is_empty() && c != ".").then_some((start, c))
+    })
 }
 
 /// Checks the name of an environment variable (`ANTHROPIC_API_KEY`).
@@ -241,6 +287,33 @@ mod tests {
             let p = OutputTemplate::parse_problem(text).unwrap_err();
             assert_eq!((p.message.as_str(), p.offset), (message, offset), "{text}");
         }
+    }
+
+    #[test]
+    fn output_placement() {
+        let allow = [std::path::PathBuf::from("/srv/reports"), "~/notes".into()];
+        let check = |t: &str| {
+            OutputTemplate::parse_problem(t)
+                .unwrap()
+                .check_placement(&allow)
+                .map_err(|p| (p.message, p.offset))
+        };
+        assert_eq!(check("reports/{date}.md"), Ok(()));
+        assert_eq!(check("/srv/reports/{task}/{date}.md"), Ok(()));
+        assert_eq!(check("~/notes/{date}.md"), Ok(()));
+        assert_eq!(
+            check("reports/../../x.md"),
+            Err(("the output path must not go up with `..`".into(), Some(8)))
+        );
+        assert_eq!(
+            check("/srv/reports2/x.md"),
+            Err((
+                "`/srv/reports2/x.md` is outside the repository and tend's outputs folder".into(),
+                None
+            ))
+        );
+        assert!(check("/srv/reports").is_err(), "the folder itself is no file");
+        assert!(check("/tmp/x.md").is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tend_policy::Mode;
 
-use crate::config::Config;
+use crate::config::{Channel, Config};
 use crate::error::TaskFileError;
 use crate::names::OutputTemplate;
 use crate::task::{
@@ -59,6 +59,11 @@ pub struct ResolvedTask {
     pub sandbox: Sandbox,
     pub mcp: BTreeMap<String, McpServer>,
     pub notify: Notify,
+    /// Where this task's notifications go: the config's channels that `[notify] channels`
+    /// names, or every configured channel when it names none (empty: none is configured).
+    /// Not shown by `tend show`: a webhook's URL may be a secret.
+    #[serde(skip)]
+    pub channels: BTreeMap<String, Channel>,
     pub prompt: String,
 }
 
@@ -166,6 +171,14 @@ impl ResolvedTask {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             notify: def.notify.clone(),
+            channels: config
+                .channels
+                .iter()
+                .filter(|(name, _)| {
+                    def.notify.channels.is_empty() || def.notify.channels.contains(name)
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             prompt: task.prompt.clone(),
         })
     }

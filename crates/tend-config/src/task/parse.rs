@@ -55,8 +55,9 @@ pub(crate) fn read_task_def(ctx: &Ctx<'_>, root: &DeTable<'_>) -> Option<TaskDef
     let approval_timeout = t
         .get("approval_timeout")
         .and_then(|f| f.duration(Zero::Refuse));
-    let output = t
-        .get("output")
+    let output_field = t.get("output");
+    let output = output_field
+        .as_ref()
         .and_then(|f| f.parse_str(OutputTemplate::parse_problem));
     let open_pr = t.get("open_pr").map(|f| f.bool());
     let enabled = t.get("enabled").map(|f| f.bool());
@@ -98,6 +99,15 @@ pub(crate) fn read_task_def(ctx: &Ctx<'_>, root: &DeTable<'_>) -> Option<TaskDef
             format!("`anchor` sets the phase of an `every` schedule, but this schedule is `{s}`"),
             Some("remove `anchor`, or use a schedule like `every 6h`".to_owned()),
         );
+    }
+    if let (Some(f), Some(o)) = (&output_field, &output) {
+        let allow_write = sandbox
+            .as_ref()
+            .map(|s| s.allow_write.as_slice())
+            .unwrap_or_default();
+        if let Err(p) = o.check_placement(allow_write) {
+            f.problem(p);
+        }
     }
     if let (Some(f), Some(w)) = (&when_field, &when) {
         // A broken `[[input]]` is reported on its own; saying "no inputs" too would mislead.

@@ -421,6 +421,10 @@ const ERROR_CASES: &[(&str, &str)] = &[
         ".tend/tasks/triage.md:3:19: error: unknown placeholder `{dat}`\n  hint: did you mean `{date}`? placeholders are {date}, {time}, {task} and {run}: `reports/{task}-{date}.md`",
     ),
     (
+        "+++\nschedule = \"manual\"\noutput = \"/srv/reports/{date}.md\"\n+++\nHi\n",
+        ".tend/tasks/triage.md:3:10: error: `/srv/reports/{date}.md` is outside the repository and tend's outputs folder\n  hint: write a relative path (`reports/{date}.md`: on the run's branch, or in tend's outputs folder for a read-only run), or open the folder with `[sandbox] allow_write = [\"…\"]`",
+    ),
+    (
         "+++\nschedule = \"manual\"\n[[input]]\nlog = \"a.log\"\nmax_bytes = \"200XB\"\n+++\nHi\n",
         ".tend/tasks/triage.md:5:17: error: unknown size unit `XB`\n  hint: units are B, KB, MB, GB (1000) and KiB, MiB, GiB (1024); write sizes like `200KB`, `1.5MB`, `512KiB` or a number of bytes",
     ),
@@ -516,6 +520,16 @@ fn anchor_is_only_for_every_schedules() {
     assert_eq!(
         errors("+++\nschedule = \"@daily\"\nanchor = \"2026-01-01 09:00\"\n+++\nHi\n"),
         ".tend/tasks/triage.md:3:1: error: `anchor` sets the phase of an `every` schedule, but this schedule is `@daily`\n  hint: remove `anchor`, or use a schedule like `every 6h`"
+    );
+}
+
+#[test]
+fn an_absolute_output_path_needs_a_folder_the_sandbox_opens() {
+    let text = "+++\nschedule = \"manual\"\noutput = \"/srv/reports/{date}.md\"\n[sandbox]\nallow_write = [\"/srv/reports\"]\n+++\nHi\n";
+    let task = parse(text).unwrap();
+    assert_eq!(
+        task.def.output.map(|o| o.to_string()),
+        Some("/srv/reports/{date}.md".to_owned())
     );
 }
 

@@ -73,6 +73,8 @@ pub(crate) struct Daemon {
     projects_checked: Instant,
     /// The wall clock and the monotonic clock at the last look, to notice jumps.
     last: (Timestamp, Instant),
+    /// When the earliest pending approval request runs out.
+    pub next_expiry: Option<Timestamp>,
 }
 
 /// The channels the loop listens on.
@@ -103,6 +105,7 @@ impl Daemon {
             wakeups: 0,
             projects_checked: Instant::now(),
             last: (now, Instant::now()),
+            next_expiry: None,
         }
     }
 
@@ -148,6 +151,7 @@ impl Daemon {
         loop {
             self.check_clock().await;
             self.process_due().await;
+            self.expire_approvals().await;
             let sleep = self.sleep_for();
             let reload = async {
                 match reload_at {
@@ -185,7 +189,12 @@ impl Daemon {
 
     fn sleep_for(&self) -> Duration {
         let now = self.clock.now();
-        match self.timeline.first() {
+        let first = self.timeline.first().map(|(at, _)| *at);
+        let earliest = match (first, self.next_expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match earliest.as_ref().map(|at| (at, ())) {
             Some((at, _)) => {
                 let until = now.duration_until(*at);
                 if until.is_negative() {

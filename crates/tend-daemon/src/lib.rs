@@ -10,6 +10,7 @@
 //! - [`client`] / [`protocol`]: the control socket `<state>/daemon.sock` that `tend status`,
 //!   `tend ps`, `tend cancel` and `tend run` use; [`lock`]: one daemon per tend home.
 
+mod approvals;
 pub mod client;
 mod control;
 mod daemon;

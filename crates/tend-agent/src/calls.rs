@@ -8,6 +8,9 @@ use tokio::time::{Instant, timeout_at};
 use crate::checkpoint::{Checkpoint, Resolution};
 use crate::event::{AgentEvent, EndReason};
 use crate::gate::Verdict;
+use crate::looping::{
+    LOOP_DONE_TOOL, LoopSignal, NEXT_CHECK_TOOL, parse_loop_done, parse_next_check,
+};
 use crate::report::{REPORT_TOOL, parse_report};
 use crate::session::{Session, Sink, State, cap, timeout_message};
 
@@ -50,6 +53,30 @@ pub(crate) async fn run_calls(
                     state.report = Some(report);
                     ("Reported. The run ends here.".to_owned(), false)
                 }
+                Err(problem) => (problem, true),
+            }
+        } else if state.loop_tools && call.name == LOOP_DONE_TOOL {
+            match parse_loop_done(&call.input) {
+                Ok(reason) => {
+                    state.check_over = true;
+                    state.final_text = Some(reason);
+                    ("The loop ends here.".to_owned(), false)
+                }
+                Err(problem) => (problem, true),
+            }
+        } else if state.loop_tools && call.name == NEXT_CHECK_TOOL {
+            match parse_next_check(&call.input) {
+                Ok(LoopSignal::NextCheck { seconds, why, .. }) => {
+                    state.check_over = true;
+                    if !why.is_empty() {
+                        state.final_text = Some(why);
+                    }
+                    (
+                        format!("The next check starts in {seconds} seconds."),
+                        false,
+                    )
+                }
+                Ok(LoopSignal::Done { .. }) => ("The loop ends here.".to_owned(), false),
                 Err(problem) => (problem, true),
             }
         } else {
@@ -103,7 +130,7 @@ pub(crate) async fn run_calls(
         role: Role::User,
         content: results,
     });
-    if state.report.is_some() {
+    if state.report.is_some() || state.check_over {
         return CallsOutcome::Stop(EndReason::Finished, None);
     }
     CallsOutcome::Continue

@@ -14,7 +14,8 @@ pub(crate) struct Compacted {
 }
 
 /// Asks the model for a summary of `messages` and returns the shorter conversation: the task
-/// (the first message) with the summary appended.
+/// (the first message) with the summary appended, and `pinned` (a loop check's request, which
+/// must outlive the turns it came in) after it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn compact(
     client: &tend_model::Client,
@@ -24,6 +25,7 @@ pub(crate) async fn compact(
     deadline: Instant,
     turn: u32,
     messages: &[Message],
+    pinned: Option<&str>,
     sink: Sink<'_>,
 ) -> Result<Compacted, (EndReason, Option<String>)> {
     let Some(first) = messages.first() else {
@@ -51,9 +53,13 @@ pub(crate) async fn compact(
         })
         .collect();
     let mut task = first.clone();
+    let current = match pinned {
+        Some(request) => format!("\n\nThe current request:\n\n{request}"),
+        None => String::new(),
+    };
     task.content.push(Content::Text {
         text: format!(
-            "[Earlier turns of this run were condensed by tend.] Progress so far:\n\n{}\n\nContinue the task.",
+            "[Earlier turns of this run were condensed by tend.] Progress so far:\n\n{}{current}\n\nContinue the task.",
             summary.join("\n").trim()
         ),
     });

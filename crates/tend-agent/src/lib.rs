@@ -7,6 +7,7 @@ mod checkpoint;
 mod compact;
 mod event;
 mod gate;
+mod looping;
 mod mcp;
 mod policy_gate;
 mod prompt;
@@ -16,6 +17,10 @@ mod session;
 pub use checkpoint::{Checkpoint, Resolution};
 pub use event::{AgentEvent, EndReason};
 pub use gate::{Decision, Gate, ModeGate, Verdict, tools_for};
+pub use looping::{
+    LOOP_DONE_TOOL, LoopSignal, LoopStart, Looping, MAX_DELAY_SECS, MIN_DELAY_SECS,
+    NEXT_CHECK_TOOL, loop_signal,
+};
 pub use policy_gate::PolicyGate;
 pub use prompt::{Input, TaskContext, system_blocks, task_message};
 pub use report::{REPORT_TOOL, Report, ReportStatus, parse_report, report_spec};

@@ -17,6 +17,7 @@ use crate::checkpoint::{Checkpoint, Resolution};
 use crate::compact;
 use crate::event::{AgentEvent, EndReason};
 use crate::gate::{self, Gate};
+use crate::looping::{self, LoopStart};
 use crate::prompt::{TaskContext, system_blocks, task_message};
 use crate::report::{Report, report_spec};
 
@@ -45,11 +46,13 @@ pub struct SessionSettings {
     pub tool_limits: tend_tools::Limits,
 }
 
-/// How a session starts: from the task, or from a parked call a human has answered.
+/// How a session starts: from the task, from a parked call a human has answered, or as a check
+/// of a loop (`tend loop`), which may go on from the conversation of the checks before.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Start {
     Fresh,
     Resume(Box<Checkpoint>, Resolution),
+    Loop(Box<LoopStart>),
 }
 
 /// How a session ended, and what it leaves behind.
@@ -88,10 +91,20 @@ pub struct Session<'a> {
 /// Runs one agent session to its end (or until it parks).
 pub async fn run_session(session: &Session<'_>, start: Start, sink: Sink<'_>) -> SessionOutcome {
     let Session { ctx, settings, .. } = *session;
+    let looping = match &start {
+        Start::Loop(l) => Some(&l.looping),
+        Start::Fresh | Start::Resume(..) => None,
+    };
     let mut tools = tool_specs(ctx.mode);
-    // The MCP servers' tools come after the built-in ones and `report`.
+    let mut system = system_blocks(ctx);
+    if let Some(l) = looping {
+        tools.extend(looping::loop_specs(l));
+        if let Some(first) = system.first_mut() {
+            first.push_str(&looping::loop_system_text(l));
+        }
+    }
+    // The MCP servers' tools come after the built-in ones, `report` and the loop's.
     tools.extend(crate::mcp::specs(session.workspace));
-    let system = system_blocks(ctx);
     let fixed_prompt_bytes = fixed_bytes(&system, &tools);
     let mut state = State {
         messages: vec![Message {
@@ -109,9 +122,26 @@ pub async fn run_session(session: &Session<'_>, start: Start, sink: Sink<'_>) ->
         bytes_since_usage: 0,
         used_before: Duration::ZERO,
         parked: None,
+        loop_tools: looping.is_some(),
+        check_over: false,
+        pinned: None,
     };
     let resume = match start {
-        Start::Fresh => {
+        Start::Fresh | Start::Loop(_) => {
+            if let Start::Loop(l) = start
+                && !l.conversation.is_empty()
+            {
+                // A later check of a loop: its request goes after the checks before, and
+                // survives compaction.
+                let text = looping::check_message(ctx, &l.looping);
+                state.messages = looping::with_user_text(l.conversation, text.clone());
+                state.bytes_since_usage = state
+                    .messages
+                    .iter()
+                    .map(|m| serde_json::to_string(m).map_or(0, |s| s.len()))
+                    .sum();
+                state.pinned = Some(text);
+            }
             sink(AgentEvent::Start {
                 engine: "builtin".to_owned(),
                 model: settings.model_label.clone(),
@@ -188,6 +218,13 @@ pub(crate) struct State {
     /// Run time used before this process took the session over (parked sessions).
     used_before: Duration,
     pub parked: Option<Box<Checkpoint>>,
+    /// The session is a loop's check: `loop_done` and `next_check` are its tools.
+    pub loop_tools: bool,
+    /// The agent ended the loop's check (`loop_done`, `next_check`).
+    pub check_over: bool,
+    /// This check's request in a conversation shared with earlier checks: kept through
+    /// compaction.
+    pinned: Option<String>,
 }
 
 impl State {
@@ -303,6 +340,7 @@ async fn drive(
                 deadline,
                 turn,
                 &state.messages,
+                state.pinned.as_deref(),
                 sink,
             )
             .await

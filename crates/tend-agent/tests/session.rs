@@ -7,8 +7,9 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tend_agent::{
-    AgentEvent, Decision, EndReason, Gate, Limits, ModeGate, ReportStatus, Resolution, Session,
-    SessionOutcome, SessionSettings, Start, TaskContext, Verdict, run_session,
+    AgentEvent, Decision, EndReason, Gate, Limits, LoopSignal, LoopStart, Looping, ModeGate,
+    ReportStatus, Resolution, Session, SessionOutcome, SessionSettings, Start, TaskContext,
+    Verdict, loop_signal, run_session,
 };
 use tend_mock_model::{ErrorReply, MockContent, MockModel, MockUsage, Reply, Script, Step};
 use tend_model::{Client, Price, Provider, ProviderOverrides, ProviderSettings, Sleeper};
@@ -566,5 +567,165 @@ async fn a_denied_call_is_refused_with_the_reason_and_the_session_goes_on() {
         f.root.join("after.txt").exists(),
         "the turn's later calls still ran"
     );
+    mock.shutdown().await;
+}
+
+/// A loop's check, going on from `conversation`.
+async fn check(
+    client: &Client,
+    f: &Folder,
+    settings: &SessionSettings,
+    looping: Looping,
+    conversation: Vec<tend_model::Message>,
+    events: &mut Vec<AgentEvent>,
+) -> SessionOutcome {
+    let ctx = context(Mode::ReadOnly);
+    let gate = ModeGate(ctx.mode);
+    let s = Session {
+        client,
+        workspace: &f.ws,
+        ctx: &ctx,
+        settings,
+        gate: &gate,
+    };
+    let start = Start::Loop(Box::new(LoopStart {
+        looping,
+        conversation,
+    }));
+    run_session(&s, start, &mut |e| events.push(e)).await
+}
+
+#[tokio::test]
+async fn loop_checks_share_one_conversation_and_end_with_the_loop_tools() {
+    let script = Script::new([
+        Step::reply(vec![
+            MockContent::text("CI is still running."),
+            MockContent::tool_use("next_check", json!({"seconds": 10, "why": "CI runs"})),
+        ]),
+        // The second check sees the first: its request holds the first check's text.
+        Step::Reply(
+            Reply::new(vec![MockContent::tool_use(
+                "loop_done",
+                json!({"reason": "CI is green."}),
+            )])
+            .expecting("CI is still running.")
+            .expecting("Check 2 (2026-11-25 10:00:00 +00:00): Make the greeting say hello."),
+        ),
+    ]);
+    let mock = MockModel::start(script).await.unwrap();
+    let f = folder();
+    let client = client(&mock);
+    let looping = |check| Looping {
+        check,
+        until: Some("CI is green".into()),
+        agent_picks_delay: true,
+    };
+    let mut events = Vec::new();
+    let first = check(&client, &f, &settings(5), looping(1), vec![], &mut events).await;
+    assert_eq!(first.end, EndReason::Finished);
+    assert_eq!(first.final_text.as_deref(), Some("CI runs"));
+    assert_eq!(
+        loop_signal(&first.messages),
+        Some(LoopSignal::NextCheck {
+            seconds: 60,
+            asked: 10,
+            why: "CI runs".into()
+        })
+    );
+    let AgentEvent::Start {
+        fixed_prompt_bytes, ..
+    } = &events[0]
+    else {
+        panic!("first event is {:?}", events[0]);
+    };
+    assert!(*fixed_prompt_bytes < 6 * 1024, "{fixed_prompt_bytes}");
+    let request = mock.requests()[0].body.to_string();
+    assert!(request.contains("\"name\":\"next_check\""), "{request}");
+    assert!(
+        request.contains("stop condition: CI is green."),
+        "{request}"
+    );
+
+    let before = first.messages.len();
+    let second = check(
+        &client,
+        &f,
+        &settings(5),
+        looping(2),
+        first.messages,
+        &mut Vec::new(),
+    )
+    .await;
+    assert_eq!(second.end, EndReason::Finished, "{:?}", second.error);
+    assert_eq!(second.turns, 1);
+    // The first check's tool result and the second check's request are one user message.
+    assert_eq!(second.messages.len(), before + 2);
+    assert_eq!(
+        loop_signal(&second.messages[before..]),
+        Some(LoopSignal::Done {
+            reason: "CI is green.".into()
+        })
+    );
+    assert_eq!(mock.requests().len(), 2);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_loop_check_survives_compaction_with_its_request() {
+    let script = Script::new([
+        // The summary request, at the start of the second check (the first check's usage is
+        // near the window).
+        Step::Reply(
+            Reply::new(vec![MockContent::text("Checked once: CI was running.")])
+                .expecting("compact summary"),
+        ),
+        Step::Reply(
+            Reply::new(vec![MockContent::tool_use(
+                "report",
+                json!({"status": "nothing-to-do", "summary": "Still running."}),
+            )])
+            .expecting("CI was running.")
+            .expecting("The current request:\n\nCheck 2"),
+        ),
+    ]);
+    let mock = MockModel::start(script).await.unwrap();
+    let f = folder();
+    let mut s = settings(5);
+    s.context_window = 1_000;
+    // A first check as it would have ended, long enough to need compaction.
+    let conversation = vec![
+        tend_model::Message {
+            role: tend_model::Role::User,
+            content: vec![tend_model::Content::Text {
+                text: format!("Task `fix`: check CI. {}", "x".repeat(4000)),
+            }],
+        },
+        tend_model::Message {
+            role: tend_model::Role::Assistant,
+            content: vec![tend_model::Content::Text {
+                text: "CI is running.".into(),
+            }],
+        },
+    ];
+    let mut events = Vec::new();
+    let looping = Looping {
+        check: 2,
+        until: None,
+        agent_picks_delay: false,
+    };
+    let outcome = check(&client(&mock), &f, &s, looping, conversation, &mut events).await;
+    assert_eq!(outcome.end, EndReason::Finished, "{:?}", outcome.error);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            AgentEvent::Compacted {
+                messages_before: 3,
+                messages_after: 1,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert_eq!(outcome.report.unwrap().summary, "Still running.");
     mock.shutdown().await;
 }

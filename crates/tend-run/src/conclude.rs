@@ -132,6 +132,9 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
         },
     };
     let mut run = store.finish_run(id, &end, ended).await?;
+    if state == RunState::Succeeded {
+        crate::inputs::commit(store, run.task, id, c.dir, ended).await;
+    }
     if changed {
         run = store
             .set_proposal(id, tend_store::ProposalState::Pending)

@@ -4,8 +4,10 @@
 
 mod client;
 mod conclude;
+mod gate;
 pub mod failpoint;
 pub mod git;
+pub mod inputs;
 mod mcp;
 mod memory;
 mod owner;
@@ -27,6 +29,7 @@ use tend_config::{Clock, Engine, Paths, ResolvedTask, Scope};
 use tend_store::{Run, RunEnd, RunId, RunState, Store, TaskId, Usage as StoreUsage};
 
 pub use client::{ModelChoice, model_choice};
+pub use gate::{CHECK_TIMEOUT, Gate, check_gate};
 pub use memory::{TaskMemory, Writable, project_memory};
 pub use owner::{is_alive, process_tag, this_process};
 pub use park::{Closing, close_parked, resume_with_stop};
@@ -180,10 +183,15 @@ async fn prepare_and_run(
         ws.dir(),
         writable(&ws),
     )?;
+    // The inputs as of now; what they delivered is recorded only if the run succeeds.
+    let previous = store.input_states(request.task_id).await?;
+    let gathered = inputs::gather(task, &previous).await;
+    inputs::keep_pending(dir, &gathered)?;
     let prepared = Prepared {
         ws,
         memory,
         started,
+        inputs: gathered.inputs,
     };
     store
         .set_run_state(id, RunState::Running, runner.clock.now())
@@ -207,6 +215,9 @@ pub(crate) struct Prepared {
     pub ws: Workspace,
     pub memory: TaskMemory,
     pub started: Timestamp,
+    /// The task's inputs, for a session that starts afresh (a resumed one has them in its
+    /// checkpoint's conversation).
+    pub inputs: Vec<tend_agent::Input>,
 }
 
 pub(crate) fn writable(ws: &Workspace) -> Writable {

@@ -241,5 +241,6 @@ fn restore(
         ws: parked.workspace.clone(),
         memory,
         started: parked.started,
+        inputs: Vec::new(),
     })
 }

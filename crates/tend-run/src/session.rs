@@ -136,7 +136,7 @@ fn context(task: &ResolvedTask, prepared: &Prepared) -> TaskContext {
         project_memory: crate::project_memory(prepared.ws.dir()),
         memory_path: prepared.memory.relative.clone(),
         task_memory: prepared.memory.contents.clone(),
-        inputs: Vec::new(),
+        inputs: prepared.inputs.clone(),
         now: local_time(prepared.started, task),
     }
 }

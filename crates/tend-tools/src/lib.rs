@@ -72,6 +72,15 @@ pub use workspace::Workspace;
 
 use output::Failure;
 
+/// The environment a shell command gets (an allowlist of this process's variables, never
+/// secrets, plus fixed ones and `TMPDIR = tmp`). For commands tend runs itself outside a tool
+/// call: a task's `command` inputs and its `[when] check`.
+#[cfg(unix)]
+pub fn scrubbed_env(tmp: &std::path::Path) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let parent: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os().collect();
+    bash::env::child_env(&parent, tmp)
+}
+
 /// One tool call as the model made it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolCall {

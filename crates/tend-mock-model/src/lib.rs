@@ -1,6 +1,7 @@
 //! A scripted local model server for tests: it speaks the Anthropic Messages API
 //! (`POST /v1/messages`) and OpenAI Chat Completions (`POST /v1/chat/completions` and
-//! `/chat/completions`) with their real wire formats, server-sent event streams included, and
+//! `/chat/completions`) and the OpenAI Responses API (`POST /v1/responses`, as Codex speaks
+//! it) with their real wire formats, server-sent event streams included, and
 //! answers each request with the next [`Step`] of a [`Script`].
 //!
 //! ```no_run
@@ -18,6 +19,7 @@
 
 mod anthropic;
 mod openai;
+mod responses;
 mod script;
 mod server;
 

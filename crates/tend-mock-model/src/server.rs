@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::script::{CutEnding, ErrorReply, Reply, Script, Step};
-use crate::{anthropic, openai};
+use crate::{anthropic, openai, responses};
 
 /// Which API a request spoke, from its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,9 @@ pub enum WireFormat {
     /// `POST /v1/chat/completions` or `POST /chat/completions`
     #[serde(rename = "openai")]
     OpenAi,
+    /// `POST /v1/responses` or `POST /responses` (OpenAI's Responses API, which Codex speaks)
+    #[serde(rename = "openai_responses")]
+    Responses,
 }
 
 /// A request the mock received.
@@ -90,6 +93,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/messages", post(anthropic_route))
         .route("/v1/chat/completions", post(openai_route))
         .route("/chat/completions", post(openai_route))
+        .route("/v1/responses", post(responses_route))
+        .route("/responses", post(responses_route))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -112,9 +117,18 @@ async fn openai_route(
     handle(shared, WireFormat::OpenAi, uri, headers, body).await
 }
 
+async fn responses_route(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(shared, WireFormat::Responses, uri, headers, body).await
+}
+
 async fn not_found(method: Method, uri: Uri) -> Response {
     let message = format!(
-        "tend-mock-model serves POST /v1/messages (Anthropic) and POST /v1/chat/completions or /chat/completions (OpenAI), not {method} {}",
+        "tend-mock-model serves POST /v1/messages (Anthropic), POST /v1/chat/completions or /chat/completions (OpenAI) and POST /v1/responses or /responses (OpenAI Responses), not {method} {}",
         uri.path()
     );
     json_response(
@@ -144,6 +158,7 @@ async fn handle(
     let refusal = match format {
         WireFormat::Anthropic => anthropic::validate(&header, &body),
         WireFormat::OpenAi => openai::validate(&body),
+        WireFormat::Responses => responses::validate(&body),
     };
     let (number, answer) = {
         let mut progress = shared.lock();
@@ -259,7 +274,7 @@ impl Request {
     fn request_id_header(&self) -> (&'static str, String) {
         let name = match self.format {
             WireFormat::Anthropic => "request-id",
-            WireFormat::OpenAi => "x-request-id",
+            WireFormat::OpenAi | WireFormat::Responses => "x-request-id",
         };
         (name, format!("req_mock_{}", self.number))
     }
@@ -268,13 +283,15 @@ impl Request {
         let message = error.message.clone().unwrap_or_else(|| {
             match self.format {
                 WireFormat::Anthropic => anthropic::default_message(error.status),
-                WireFormat::OpenAi => openai::default_message(error.status),
+                WireFormat::OpenAi | WireFormat::Responses => openai::default_message(error.status),
             }
             .to_owned()
         });
         let body = error.body.clone().unwrap_or_else(|| match self.format {
             WireFormat::Anthropic => anthropic::error_body(error.status, &message, self.number),
-            WireFormat::OpenAi => openai::error_body(error.status, &message),
+            WireFormat::OpenAi | WireFormat::Responses => {
+                openai::error_body(error.status, &message)
+            }
         });
         let (id_name, id) = self.request_id_header();
         let mut headers = vec![(id_name.to_owned(), id)];
@@ -294,6 +311,7 @@ impl Request {
             let body = match self.format {
                 WireFormat::Anthropic => anthropic::body(reply, &self.model, self.number),
                 WireFormat::OpenAi => openai::body(reply, &self.model, self.number),
+                WireFormat::Responses => responses::body(reply, &self.model, self.number),
             };
             return match cut {
                 None => json_response(StatusCode::OK, &headers, &body),
@@ -317,6 +335,9 @@ impl Request {
                 self.chunk_chars,
                 self.include_usage,
             ),
+            WireFormat::Responses => {
+                responses::events(reply, &self.model, self.number, self.chunk_chars)
+            }
         };
         let mut pieces: Vec<Piece> = Vec::new();
         let ending = match cut {
@@ -344,6 +365,7 @@ impl Request {
                 let event = match self.format {
                     WireFormat::Anthropic => anthropic::error_event(&error_type, &message),
                     WireFormat::OpenAi => openai::error_event(&error_type, &message),
+                    WireFormat::Responses => responses::error_event(&error_type, &message),
                 };
                 pieces.push(Piece::Data(event.into_bytes()));
             }
@@ -371,6 +393,10 @@ impl Request {
             }
             WireFormat::OpenAi => {
                 "data: {\"id\": \"chatcmpl-mock\", \"choices\": [oops\n\n".to_owned()
+            }
+            WireFormat::Responses => {
+                "event: response.created\ndata: {\"type\": \"response.created\", oops\n\n"
+                    .to_owned()
             }
         });
         streamed(

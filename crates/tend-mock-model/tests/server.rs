@@ -409,7 +409,7 @@ async fn unknown_paths_are_404() {
             .unwrap()
             .pointer("/error/message"),
         Some(&json!(
-            "tend-mock-model serves POST /v1/messages (Anthropic) and POST /v1/chat/completions or /chat/completions (OpenAI), not GET /v1/models"
+            "tend-mock-model serves POST /v1/messages (Anthropic), POST /v1/chat/completions or /chat/completions (OpenAI) and POST /v1/responses or /responses (OpenAI Responses), not GET /v1/models"
         ))
     );
     assert_eq!(mock.requests(), vec![]);
@@ -458,4 +458,64 @@ async fn scripts_load_from_json_files() {
         })
         .collect();
     assert_eq!(deltas, vec!["from a file".to_owned()]);
+}
+
+#[tokio::test]
+async fn responses_api_streams_items_and_answers_errors_in_openai_shape() {
+    let mock = MockModel::start(Script::new([
+        Reply::new(vec![
+            MockContent::text("Checking."),
+            MockContent::tool_use("exec_command", json!({"cmd": "ls"})),
+        ])
+        .with_usage(MockUsage {
+            input_tokens: 7,
+            output_tokens: 3,
+            ..MockUsage::default()
+        })
+        .into(),
+        Step::text("plain"),
+        Step::error(429),
+    ]))
+    .await
+    .unwrap();
+    let body =
+        json!({"model": "gpt-test", "input": [{"role": "user", "content": "hi"}], "stream": true});
+    let response = post_openai(&mock, "/v1/responses", &body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let events = sse(&response.text().await.unwrap());
+    let names: Vec<&str> = events.iter().filter_map(|(n, _)| n.as_deref()).collect();
+    assert_eq!(names.first(), Some(&"response.created"));
+    assert_eq!(names.last(), Some(&"response.completed"));
+    let done: Vec<Value> = events
+        .iter()
+        .filter(|(n, _)| n.as_deref() == Some("response.output_item.done"))
+        .map(|(_, d)| serde_json::from_str::<Value>(d).unwrap()["item"].clone())
+        .collect();
+    assert_eq!(
+        done,
+        vec![
+            json!({"id": "msg_mock_1_0", "type": "message", "status": "completed", "role": "assistant",
+                   "content": [{"type": "output_text", "text": "Checking.", "annotations": [], "logprobs": []}]}),
+            json!({"id": "fc_mock_1_1", "type": "function_call", "status": "completed",
+                   "call_id": "call_mock_1_1", "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}"}),
+        ]
+    );
+    let completed: Value = serde_json::from_str(&events.last().unwrap().1).unwrap();
+    assert_eq!(completed["response"]["usage"]["total_tokens"], json!(10));
+    // Without `stream`, one JSON response object; without `input`, the API's refusal.
+    let plain = post_openai(&mock, "/responses", &json!({"model": "m", "input": "x"})).await;
+    let plain: Value = plain.json().await.unwrap();
+    assert_eq!(plain["output"][0]["content"][0]["text"], json!("plain"));
+    let refused = post_openai(&mock, "/v1/responses", &json!({"model": "m"})).await;
+    assert_eq!(refused.status(), 400);
+    let limited = post_openai(&mock, "/v1/responses", &body).await;
+    assert_eq!(limited.status(), 429);
+    let error: Value = limited.json().await.unwrap();
+    assert_eq!(error["error"]["code"], json!("rate_limit_exceeded"));
+    let formats: Vec<WireFormat> = mock.requests().into_iter().map(|r| r.format).collect();
+    assert_eq!(formats, vec![WireFormat::Responses; 4]);
 }

@@ -444,12 +444,17 @@ fn webhook_url(s: &str) -> Result<String, Problem> {
     let url = http_url(s).map_err(|p| {
         p.hint("write the whole URL, like `https://example.com/hook`, or take it from the environment: `url = \"${SLACK_WEBHOOK_URL}\"`")
     })?;
-    let secret_hosts = ["https://hooks.slack.com/", "https://discord.com/api/webhooks/"];
+    let secret_hosts = [
+        "https://hooks.slack.com/",
+        "https://discord.com/api/webhooks/",
+    ];
     if !s.contains("${") && secret_hosts.iter().any(|h| s.starts_with(h)) {
-        return Err(
-            Problem::new("this webhook URL holds its secret token; it does not belong in a config file")
-                .hint("export it in tend's environment and refer to it: `url = \"${SLACK_WEBHOOK_URL}\"`"),
-        );
+        return Err(Problem::new(
+            "this webhook URL holds its secret token; it does not belong in a config file",
+        )
+        .hint(
+            "export it in tend's environment and refer to it: `url = \"${SLACK_WEBHOOK_URL}\"`",
+        ));
     }
     Ok(url)
 }

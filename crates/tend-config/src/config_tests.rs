@@ -441,7 +441,10 @@ fn a_task_notifies_through_the_channels_it_names_or_all_of_them() {
     assert_eq!(resolved.channels.keys().collect::<Vec<_>>(), ["hook"]);
     let all = task("schedule = \"manual\"\n");
     let resolved = ResolvedTask::resolve(&all, &config, &machine).unwrap();
-    assert_eq!(resolved.channels.keys().collect::<Vec<_>>(), ["desk", "hook"]);
+    assert_eq!(
+        resolved.channels.keys().collect::<Vec<_>>(),
+        ["desk", "hook"]
+    );
     let none = ResolvedTask::resolve(&all, &Config::default(), &machine).unwrap();
     assert_eq!(none.channels, BTreeMap::new());
 }

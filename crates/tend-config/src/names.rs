@@ -145,7 +145,10 @@ impl OutputTemplate {
     /// Where a briefing may go: never up out of its folder (`..`), and an absolute path only
     /// inside a folder the task's `[sandbox] allow_write` opens (nothing is written outside the
     /// worktree without a rule saying so).
-    pub(crate) fn check_placement(&self, allow_write: &[std::path::PathBuf]) -> Result<(), Problem> {
+    pub(crate) fn check_placement(
+        &self,
+        allow_write: &[std::path::PathBuf],
+    ) -> Result<(), Problem> {
         if let Some(at) = component_offsets(&self.0).find(|(_, c)| *c == "..") {
             return Err(Problem::new("the output path must not go up with `..`")
                 .hint("write a path inside the repository, like `reports/{date}.md`")
@@ -312,7 +315,10 @@ mod tests {
                 None
             ))
         );
-        assert!(check("/srv/reports").is_err(), "the folder itself is no file");
+        assert!(
+            check("/srv/reports").is_err(),
+            "the folder itself is no file"
+        );
         assert!(check("/tmp/x.md").is_err());
     }
 

@@ -4,8 +4,8 @@
 
 mod client;
 mod conclude;
-mod gate;
 pub mod failpoint;
+mod gate;
 pub mod git;
 pub mod inputs;
 mod mcp;

@@ -385,15 +385,27 @@ fn a_project_task_is_handed_over_then_scheduled_from_its_repository() {
 fn an_unanswered_approval_expires_under_the_daemon_keeping_the_run_record() {
     let mut home = Home::new();
     // A push asks a human in a propose run; nobody answers within a second.
-    home.task("ship", "manual", "git push origin main", "approval_timeout = \"1s\"");
+    home.task(
+        "ship",
+        "manual",
+        "git push origin main",
+        "approval_timeout = \"1s\"",
+    );
     let parked = home.tend(&["run", "--local", "ship"]);
     parked.ok();
-    assert!(parked.stdout.contains("waits for a human"), "{}", parked.stdout);
+    assert!(
+        parked.stdout.contains("waits for a human"),
+        "{}",
+        parked.stdout
+    );
     home.start(None);
     home.wait_for("the parked run to expire", || {
         let rows = home.sql("SELECT state, status FROM runs");
         (rows.first().map(|r| r[0].as_str()) == Some("expired")).then(|| rows[0][1].clone())
     });
-    assert_eq!(home.sql("SELECT state FROM approvals"), vec![vec!["expired".to_owned()]]);
+    assert_eq!(
+        home.sql("SELECT state FROM approvals"),
+        vec![vec!["expired".to_owned()]]
+    );
     home.stop();
 }

@@ -94,12 +94,14 @@ pub enum Text {
 pub fn render(event: &AgentEvent, text: Text) -> Option<String> {
     match event {
         AgentEvent::Start {
+            engine,
             model,
             fixed_prompt_bytes,
-            ..
-        } => Some(format!(
-            "model {model} (fixed prompt {fixed_prompt_bytes} bytes)"
-        )),
+        } => Some(match engine.as_str() {
+            "builtin" => format!("model {model} (fixed prompt {fixed_prompt_bytes} bytes)"),
+            "command" => "engine command (no model)".to_owned(),
+            _ => format!("engine {engine}, model {model}"),
+        }),
         AgentEvent::Request { .. } | AgentEvent::Usage { .. } | AgentEvent::End { .. } => None,
         AgentEvent::TextDelta { text: delta } => match text {
             Text::Streamed => Some(delta.clone()),
@@ -245,6 +247,7 @@ fn summarize_result(detail: &ToolDetail, content: &str) -> String {
                 shorten(first.trim(), 80)
             )
         }
+        ToolDetail::External { summary, .. } => shorten(summary, 120),
         ToolDetail::Refused { reason } | ToolDetail::Failed { reason } => shorten(reason, 120),
     }
 }

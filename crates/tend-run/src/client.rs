@@ -3,13 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use tend_config::{Config, ModelRef, Provider, ResolvedTask, Scope};
+use tend_config::{Config, Engine, ModelRef, Provider, ResolvedTask, Scope};
 use tend_model::{
     Client, Price, PriceTable, Provider as ApiProvider, ProviderOverrides, ProviderSettings,
-    ReplayClient,
+    Recording, ReplayClient,
 };
 
 use crate::RunError;
+use crate::engines::ExternalSetup;
 
 /// The model a run talks to.
 #[derive(Debug, Clone)]
@@ -22,6 +23,9 @@ pub struct ModelChoice {
     pub price: Option<Price>,
     /// Tokens of context the model takes.
     pub context_window: u64,
+    /// For the `claude`, `codex` and `goose` engines: the program and its environment (the
+    /// client above is then never used).
+    pub external: Option<ExternalSetup>,
 }
 
 /// The client for a task's model. `env` looks up environment variables (API keys, base URLs).
@@ -30,6 +34,12 @@ pub fn model_choice(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ModelChoice, RunError> {
+    match task.engine {
+        Engine::Builtin => {}
+        Engine::Claude | Engine::Codex | Engine::Goose | Engine::Command => {
+            return external_choice(task, config, env);
+        }
+    }
     let model = task.model.as_ref().ok_or_else(|| {
         RunError::Model(format!(
             "task `{}` names no model: set `model = \"anthropic:claude-sonnet-4-5\"` in it, or \
@@ -50,6 +60,7 @@ pub fn model_choice(
                 label,
                 price: None,
                 context_window: 200_000,
+                external: None,
             });
         }
     };
@@ -69,6 +80,36 @@ pub fn model_choice(
         label,
         price: price(config, model),
         context_window: context_window(model),
+        external: None,
+    })
+}
+
+/// The choice for an engine that is not tend's own loop: no model client of tend's (an inert
+/// one stands in), the engine's program and environment, and the model's price when tend knows
+/// it (for engines that report tokens but not money).
+fn external_choice(
+    task: &ResolvedTask,
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ModelChoice, RunError> {
+    let external = crate::engines::setup(task, config, env)?;
+    let label = match (&task.model, task.engine) {
+        (_, Engine::Command) => "none".to_owned(),
+        (Some(model), _) => model.to_string(),
+        (None, engine) => format!("{engine}'s default"),
+    };
+    let name = task
+        .model
+        .as_ref()
+        .map(|m| m.model.clone())
+        .unwrap_or_default();
+    Ok(ModelChoice {
+        client: Client::Replay(ReplayClient::new(Recording::new("none", name.clone()))),
+        name,
+        label,
+        price: task.model.as_ref().and_then(|m| price(config, m)),
+        context_window: task.model.as_ref().map_or(200_000, context_window),
+        external,
     })
 }
 

@@ -1,9 +1,11 @@
 //! One run, start to end: a workspace (a git worktree on `tend/<task>/<run-id>`), the agent
-//! session with memory and inputs in context, then the commit on the run branch, `report.md`,
+//! session with memory and inputs in context (tend's own loop, or another engine: Claude Code,
+//! Codex, goose, a plain command; see `engines`), then the commit on the run branch, `report.md`,
 //! `diff.patch` and the transcript in `runs/<run-id>/`, and the run's record in the store.
 
 mod client;
 mod conclude;
+mod engines;
 pub mod failpoint;
 mod gate;
 pub mod git;
@@ -29,6 +31,7 @@ use tend_config::{Clock, Engine, Paths, ResolvedTask, Scope};
 use tend_store::{Run, RunEnd, RunId, RunState, Store, TaskId, Usage as StoreUsage};
 
 pub use client::{ModelChoice, model_choice};
+pub use engines::{ExternalSetup, parse_status};
 pub use gate::{CHECK_TIMEOUT, Gate, check_gate};
 pub use memory::{TaskMemory, Writable, project_memory};
 pub use owner::{is_alive, process_tag, this_process};
@@ -154,9 +157,6 @@ async fn prepare_and_run(
     stop: StopSignal,
 ) -> Result<Finished, RunError> {
     let task = &request.task;
-    if task.engine != Engine::Builtin {
-        return Err(RunError::Engine(task.engine));
-    }
     let store = runner.store;
     let id = &request.run_id;
     let started = runner.clock.now();
@@ -197,6 +197,12 @@ async fn prepare_and_run(
         .set_run_state(id, RunState::Running, runner.clock.now())
         .await?;
     let transcript = transcript::Transcript::create(&dir.join("transcript.jsonl"))?;
+    match task.engine {
+        Engine::Builtin => {}
+        Engine::Claude | Engine::Codex | Engine::Goose | Engine::Command => {
+            return engines::run(runner, request, dir, prepared, transcript, live, stop).await;
+        }
+    }
     session::run(
         runner,
         request,

@@ -127,7 +127,7 @@ pub(crate) async fn run(
 
 /// The prompt's view of the task, the same on every resume: the notes are those the run
 /// started with (the agent's edits to them are in the workspace file).
-fn context(task: &ResolvedTask, prepared: &Prepared) -> TaskContext {
+pub(crate) fn context(task: &ResolvedTask, prepared: &Prepared) -> TaskContext {
     TaskContext {
         task: task.name.clone(),
         prompt: task.prompt.clone(),

@@ -1,5 +1,6 @@
 //! What a session did, as its events tell it: for a session stopped from outside, which
-//! cannot report its own end.
+//! cannot report its own end, and for an external engine's session, which tend sees only
+//! through its events.
 
 use tend_agent::{AgentEvent, EndReason};
 
@@ -19,12 +20,16 @@ pub(crate) struct SoFar {
 impl SoFar {
     pub(crate) fn note(&mut self, event: &AgentEvent) {
         match event {
-            AgentEvent::Request { turn, .. } => self.turns = self.turns.max(*turn),
+            AgentEvent::Request { turn, .. }
+            | AgentEvent::ToolCall { turn, .. }
+            | AgentEvent::ToolResult { turn, .. }
+            | AgentEvent::Refused { turn, .. } => self.turns = self.turns.max(*turn),
             AgentEvent::Usage {
+                turn,
                 usage,
                 cost_micro_usd,
-                ..
             } => {
+                self.turns = self.turns.max(*turn);
                 self.usage.input_tokens += usage.input_tokens;
                 self.usage.output_tokens += usage.output_tokens;
                 self.usage.cache_read_tokens += usage.cache_read_tokens;
@@ -33,7 +38,10 @@ impl SoFar {
                     *self.cost_micro_usd.get_or_insert(0) += cost;
                 }
             }
-            AgentEvent::AssistantText { text, .. } => self.final_text = Some(text.clone()),
+            AgentEvent::AssistantText { turn, text } => {
+                self.turns = self.turns.max(*turn);
+                self.final_text = Some(text.clone());
+            }
             AgentEvent::Report { status, summary } => {
                 self.report = Some(tend_agent::Report {
                     status: *status,
@@ -46,9 +54,6 @@ impl SoFar {
             | AgentEvent::Parked { .. }
             | AgentEvent::Resumed { .. }
             | AgentEvent::TextDelta { .. }
-            | AgentEvent::ToolCall { .. }
-            | AgentEvent::ToolResult { .. }
-            | AgentEvent::Refused { .. }
             | AgentEvent::Retry { .. }
             | AgentEvent::Compacted { .. }
             | AgentEvent::End { .. } => {}
@@ -60,11 +65,30 @@ impl SoFar {
             StopReason::Cancelled => "the run was cancelled",
             StopReason::Interrupted => "the run was interrupted: tend stopped",
         };
+        self.outcome(EndReason::Cancelled, Some(why.to_owned()))
+    }
+
+    /// Money spent so far, when the events said.
+    pub(crate) fn cost_micro_usd(&self) -> Option<u64> {
+        self.cost_micro_usd
+    }
+
+    /// The last assistant text.
+    pub(crate) fn final_text(&self) -> Option<&str> {
+        self.final_text.as_deref()
+    }
+
+    /// The session's outcome as its events tell it, ended as `end` says.
+    pub(crate) fn outcome(
+        &self,
+        end: EndReason,
+        error: Option<String>,
+    ) -> tend_agent::SessionOutcome {
         tend_agent::SessionOutcome {
-            end: EndReason::Cancelled,
+            end,
             report: self.report.clone(),
             final_text: self.final_text.clone(),
-            error: Some(why.to_owned()),
+            error,
             turns: self.turns,
             usage: self.usage,
             cost_micro_usd: self.cost_micro_usd,

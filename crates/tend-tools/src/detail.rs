@@ -71,6 +71,13 @@ pub enum ToolDetail {
         bytes: u64,
         duration_ms: u64,
     },
+    /// A tool of another engine (Claude Code's `Write`, Codex's command execution, …), as
+    /// far as its output tells: `tool` is the engine's own name for it, `summary` a short
+    /// account (the path written, the command and its exit code).
+    External {
+        tool: String,
+        summary: String,
+    },
     /// Confinement said no (outside the workspace, inside `.git`, a hidden path, or a shell
     /// command where no sandbox works: fail closed); nothing was touched.
     Refused {

@@ -121,6 +121,34 @@ pub enum AgentEvent {
         usage: Usage,
         cost_micro_usd: Option<u64>,
     },
+    /// After the run is recorded: the run's briefing (`output = …`) was written, at `path`
+    /// (`place`: `branch` for a file committed on the run branch, `outputs` for tend's outputs
+    /// folder, `path` for a folder `[sandbox] allow_write` opens).
+    Briefing { path: String, place: String },
+    /// After the run is recorded: what became of `open_pr`: `opened` (with the URL),
+    /// `waiting_approval` (with the request's id), `refused` (the policy denies publishing),
+    /// `skipped` (no remote) or `failed`; `detail` says why.
+    PullRequest {
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval: Option<i64>,
+        detail: String,
+    },
+    /// After the run is recorded: a notification about it (`on`: proposal, approval, failure,
+    /// success) went, or failed to go, to a channel. A failure never changes the run's outcome.
+    Notified {
+        on: String,
+        channel: String,
+        kind: String,
+        ok: bool,
+        /// The receiver's answer (`HTTP 200`), or why the delivery failed (never a webhook's
+        /// URL past its host).
+        detail: String,
+        attempts: u32,
+        duration_ms: u64,
+    },
 }
 
 impl AgentEvent {
@@ -148,6 +176,9 @@ impl AgentEvent {
             AgentEvent::Compacted { .. } => "compacted",
             AgentEvent::Report { .. } => "report",
             AgentEvent::End { .. } => "end",
+            AgentEvent::Briefing { .. } => "briefing",
+            AgentEvent::PullRequest { .. } => "pull_request",
+            AgentEvent::Notified { .. } => "notified",
         }
     }
 }

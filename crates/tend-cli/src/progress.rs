@@ -167,6 +167,40 @@ pub fn render(event: &AgentEvent, text: Text) -> Option<String> {
         AgentEvent::Report { status, summary } => {
             Some(format!("■ {status}: {}", first_line(summary)))
         }
+        AgentEvent::Briefing { path, place } => Some(match place.as_str() {
+            "branch" => format!("  briefing {path} (on the run branch)"),
+            _ => format!("  briefing {path}"),
+        }),
+        AgentEvent::PullRequest {
+            status,
+            url,
+            approval,
+            detail,
+        } => Some(match (status.as_str(), url, approval) {
+            ("opened", Some(url), _) => format!("  pull request {url}"),
+            ("waiting_approval", _, Some(id)) => {
+                format!("  ⏸ pull request waits for approval {id}: {detail}")
+            }
+            _ => format!(
+                "  ✗ pull request {}: {}",
+                status.replace('_', " "),
+                shorten(detail, 160)
+            ),
+        }),
+        AgentEvent::Notified {
+            on,
+            channel,
+            ok,
+            detail,
+            ..
+        } => Some(if *ok {
+            format!("  notified {channel} ({on})")
+        } else {
+            format!(
+                "  ✗ notification to {channel} failed: {}",
+                shorten(detail, 160)
+            )
+        }),
     }
 }
 

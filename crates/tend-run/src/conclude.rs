@@ -9,6 +9,7 @@ use tend_agent::{EndReason, ReportStatus, SessionOutcome};
 use tend_config::ResolvedTask;
 use tend_store::{RunEnd, RunId, RunState, Usage as StoreUsage};
 
+use crate::outputs::briefing;
 use crate::report::{ReportFacts, render as render_report};
 use crate::stop::StopReason;
 use crate::workspace::{self, Workspace};
@@ -45,7 +46,7 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
         (None, Some(text)) => text.clone(),
         (None, None) => "The agent ended without a summary.".to_owned(),
     };
-    let (commit, diff_stat, diff_text) = match ws {
+    let (mut commit, diff_stat, mut diff_text) = match ws {
         Workspace::Worktree {
             dir: wt,
             base,
@@ -100,7 +101,7 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
         ) => RunState::Failed,
     };
     let ended = runner.clock.now();
-    let facts = ReportFacts {
+    let mut facts = ReportFacts {
         task: task.name.clone(),
         run_id: id.to_string(),
         status,
@@ -115,7 +116,43 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
         usage: outcome.usage,
         cost_micro_usd: outcome.cost_micro_usd,
         diff_stat,
+        briefing: None,
     };
+    // The briefing is the report as it stands; in a worktree it joins the proposal.
+    let spec = briefing::Spec {
+        paths: runner.paths,
+        task,
+        run_id: id.as_str(),
+        ws,
+        started: c.started,
+        state,
+    };
+    let briefing = match briefing::write(&spec, &render_report(&facts)).await {
+        Ok(written) => written,
+        Err(note) => {
+            facts.notes.push(note);
+            None
+        }
+    };
+    if let Some(w) = &briefing {
+        if let (
+            Some(head),
+            Workspace::Worktree {
+                dir: wt,
+                base,
+                branch,
+                ..
+            },
+        ) = (&w.commit, ws)
+        {
+            facts.diff_stat = git::diff_stat(wt, base, head).await?;
+            diff_text = git::diff(wt, base, head).await?;
+            facts.branch = Some(branch.clone());
+            commit = Some(head.clone());
+        }
+        facts.briefing = Some(w.briefing.shown.clone());
+    }
+    let changed = commit.is_some();
     write(&c.dir.join("report.md"), &render_report(&facts))?;
     write(&c.dir.join("diff.patch"), &diff_text)?;
     failpoint::hit("writing-report");
@@ -153,6 +190,7 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
         run_dir: c.dir.to_path_buf(),
         branch: facts.branch,
         approval: None,
+        briefing: briefing.map(|w| w.briefing),
     })
 }
 

@@ -12,6 +12,7 @@ pub mod git;
 pub mod inputs;
 mod mcp;
 mod memory;
+mod outputs;
 mod owner;
 mod park;
 mod report;
@@ -34,6 +35,8 @@ pub use client::{ModelChoice, model_choice};
 pub use engines::{ExternalSetup, parse_status};
 pub use gate::{CHECK_TIMEOUT, Gate, check_gate};
 pub use memory::{TaskMemory, Writable, project_memory};
+pub use outputs::briefing::{Briefing, Place as BriefingPlace};
+pub use outputs::{OPEN_PR_TOOL, PullRequestAnswer, answer_pull_request, wants as approval_wants};
 pub use owner::{is_alive, process_tag, this_process};
 pub use park::{Closing, close_parked, resume_with_stop};
 pub use report::{ReportFacts, render as render_report};
@@ -90,8 +93,11 @@ pub struct Finished {
     pub run_dir: PathBuf,
     /// The proposal's branch, when the run changed files.
     pub branch: Option<String>,
-    /// Set when the run parked on a call that needs a human.
+    /// Set when the run parked on a call that needs a human, or when opening its pull request
+    /// waits for one ([`OPEN_PR_TOOL`]).
     pub approval: Option<tend_store::Approval>,
+    /// Where the run's briefing (`output = …`) went.
+    pub briefing: Option<Briefing>,
 }
 
 /// The run's folder in tend's state: `runs/<run-id>/`.
@@ -130,7 +136,7 @@ pub async fn execute_with_stop(
         .set_run_state(&id, RunState::Preparing, runner.clock.now())
         .await?;
     match prepare_and_run(runner, &request, &dir, live, stop).await {
-        Ok(finished) => Ok(finished),
+        Ok(finished) => Ok(outputs::after(runner, &request.task, finished, live).await),
         Err(error) => {
             let end = RunEnd {
                 state: RunState::Failed,
@@ -144,6 +150,7 @@ pub async fn execute_with_stop(
                 dir.join("report.md"),
                 format!("# {}: failed\n\n{error}\n", request.task.name),
             );
+            outputs::after_error(runner, &request.task, &id, &error, live).await;
             Err(error)
         }
     }

@@ -100,6 +100,7 @@ pub(crate) async fn park(
         run_dir: dir.to_path_buf(),
         branch: None,
         approval: Some(approval),
+        briefing: None,
     })
 }
 
@@ -137,10 +138,11 @@ pub async fn resume_with_stop(
         .await?;
     let transcript = Transcript::append(&dir.join("transcript.jsonl"))?;
     let start = Start::Resume(Box::new(parked.checkpoint), resolution);
-    session::run(
+    let finished = session::run(
         runner, &request, &dir, prepared, start, transcript, live, stop,
     )
-    .await
+    .await?;
+    Ok(crate::outputs::after(runner, &request.task, finished, live).await)
 }
 
 /// Why a parked run is closed without resuming.
@@ -162,6 +164,12 @@ pub async fn close_parked(
     model_label: &str,
     closing: Closing,
 ) -> Result<Finished, RunError> {
+    // A run that has ended and waits only for its pull request to be approved.
+    if let Some(finished) =
+        crate::outputs::close_pull_request(runner, task, run_id, closing).await?
+    {
+        return Ok(finished);
+    }
     let dir = run_dir(runner.paths, run_id.as_str());
     let parked = load(&dir)?;
     let prepared = restore(runner, task_id, task, run_id, &parked)?;
@@ -198,7 +206,7 @@ pub async fn close_parked(
         messages: Vec::new(),
         parked: None,
     };
-    conclude(
+    let finished = conclude(
         runner,
         Concluding {
             task,
@@ -212,7 +220,8 @@ pub async fn close_parked(
             forced: Some((state, note)),
         },
     )
-    .await
+    .await?;
+    Ok(crate::outputs::after(runner, task, finished, &mut |_| {}).await)
 }
 
 fn load(dir: &Path) -> Result<ParkedRun, RunError> {

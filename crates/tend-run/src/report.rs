@@ -25,6 +25,9 @@ pub struct ReportFacts {
     pub cost_micro_usd: Option<u64>,
     /// `git diff --stat` of the proposal; empty when nothing changed.
     pub diff_stat: String,
+    /// Where the briefing (`output = …`) went: its path in the repository when it is on the
+    /// run branch, else its absolute path.
+    pub briefing: Option<String>,
 }
 
 pub fn render(f: &ReportFacts) -> String {
@@ -39,6 +42,9 @@ pub fn render(f: &ReportFacts) -> String {
     let _ = writeln!(out, "| model | `{}` |", f.model);
     if let Some(branch) = &f.branch {
         let _ = writeln!(out, "| branch | `{branch}` |");
+    }
+    if let Some(briefing) = &f.briefing {
+        let _ = writeln!(out, "| briefing | `{briefing}` |");
     }
     let _ = writeln!(out, "| started | {} ({}) |", f.started, f.duration);
     let _ = writeln!(out, "| turns | {} |", f.turns);
@@ -93,12 +99,14 @@ mod tests {
             },
             cost_micro_usd: Some(1_234),
             diff_stat: " calc.sh | 2 +-\n 1 file changed\n".into(),
+            briefing: Some("reports/2026-11-25.md".into()),
         };
         assert_eq!(
             render(&facts),
             "# fix-tests: changed\n\nFixed the off-by-one in `add`.\n\n| | |\n|---|---|\n\
              | run | `20261125-100000-abcdef` (succeeded) |\n| model | `replay:demo.json` |\n\
              | branch | `tend/fix-tests/20261125-100000-abcdef` |\n\
+             | briefing | `reports/2026-11-25.md` |\n\
              | started | 2026-11-25 10:00:00 +00:00 (3s) |\n| turns | 4 |\n\
              | tokens | 100 in (50 cached, 10 cache writes), 20 out |\n| cost | $0.0012 |\n\
              \n## Changes\n\n```\n calc.sh | 2 +-\n 1 file changed\n```\n\n\

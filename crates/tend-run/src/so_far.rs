@@ -56,6 +56,9 @@ impl SoFar {
             | AgentEvent::TextDelta { .. }
             | AgentEvent::Retry { .. }
             | AgentEvent::Compacted { .. }
+            | AgentEvent::Briefing { .. }
+            | AgentEvent::PullRequest { .. }
+            | AgentEvent::Notified { .. }
             | AgentEvent::End { .. } => {}
         }
     }

@@ -19,7 +19,7 @@ pub use event::{AgentEvent, EndReason};
 pub use gate::{Decision, Gate, ModeGate, Verdict, tools_for};
 pub use looping::{
     LOOP_DONE_TOOL, LoopSignal, LoopStart, Looping, MAX_DELAY_SECS, MIN_DELAY_SECS,
-    NEXT_CHECK_TOOL, loop_signal,
+    NEXT_CHECK_TOOL, loop_signal, parse_loop_done, parse_next_check,
 };
 pub use policy_gate::PolicyGate;
 pub use prompt::{Input, TaskContext, system_blocks, task_message};

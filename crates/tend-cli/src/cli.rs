@@ -46,6 +46,8 @@ pub enum Command {
     Next(NextArgs),
     /// Run a task now, in the foreground, streaming its progress.
     Run(RunArgs),
+    /// Repeat a check in the foreground until it says stop: `tend loop 5m "check PR 123's CI"`.
+    Loop(Box<LoopArgs>),
     /// List recent runs.
     Runs(RunsArgs),
     /// Show a run's transcript (`-f` follows a live run).
@@ -265,6 +267,55 @@ pub struct RunArgs {
     /// Run in this process even when a daemon runs (which would otherwise execute it).
     #[arg(long)]
     pub local: bool,
+    /// Run even when the task's `[when]` gate says there is nothing to do.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `tend loop [INTERVAL] PROMPT`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The loop runs in this terminal and ends on Ctrl-C, when the terminal closes, at --expire, after \
+--max checks, or when the agent says the --until condition is met. Each check is a run (trigger \
+`loop`, its transcript in `tend logs`); the checks share one conversation unless --fresh. \
+`tend ps` lists the loop while it lives.
+
+Mode: read-only by default: the agent reads, searches and runs read-only commands in this \
+folder (enough to watch CI or logs). --mode propose lets it change files in a worktree of this \
+repository, on a branch per check, as a task would.
+
+Examples:
+  tend loop 5m \"check PR 123's CI\" --until \"all checks are green\"
+  tend loop \"watch the deploy; stop when it is done\" --max 20")]
+pub struct LoopArgs {
+    /// `[INTERVAL] PROMPT`: how often (`30s`, `5m`, `1h`), then what to check. Without an
+    /// interval the agent picks each delay (60 s to 1 h).
+    #[arg(required = true, num_args = 1..=2, value_names = ["INTERVAL", "PROMPT"])]
+    pub words: Vec<String>,
+    /// Stop when this is true; the agent says so.
+    #[arg(long, value_name = "TEXT")]
+    pub until: Option<String>,
+    /// Stop after this many checks.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max: Option<u32>,
+    /// Stop after this long.
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub expire: String,
+    /// Start each check with a new conversation (default: the checks share one).
+    #[arg(long)]
+    pub fresh: bool,
+    /// read-only (default), propose or auto.
+    #[arg(long, default_value = "read-only")]
+    pub mode: String,
+    /// `provider:model` (default: the config's `[defaults] model`).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Longest one check may take, e.g. `10m` (default: 20m).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Print only each check's outcome, not its steps.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

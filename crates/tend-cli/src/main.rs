@@ -12,6 +12,7 @@ mod load;
 mod output;
 mod progress;
 mod runref;
+mod text_cache;
 
 use std::process::ExitCode;
 

@@ -7,18 +7,19 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use tend_agent::AgentEvent;
+use tend_agent::{AgentEvent, Resolution};
 use tend_config::{Clock, Config, Paths, ResolvedTask};
 use tend_run::{
     RunRequest, Runner, StopHandle, StopReason, StopSignal, execute_with_stop, failpoint,
-    model_choice, stop_pair,
+    model_choice, resume_with_stop, stop_pair,
 };
 use tend_store::{
     ReportStatus, RunEnd, RunId, RunState, SlotId, SlotOutcome, Store, TaskId, Trigger, Usage,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::decide::human;
+use crate::handle::LiveEvent;
 use crate::protocol::{Reply, RunEnded, RunInfo};
 
 /// Whether a run waits for its task's other runs.
@@ -52,6 +53,8 @@ pub struct Ticket {
     pub created: Timestamp,
     /// A `tend run` waiting for the run's events.
     pub subscriber: Option<mpsc::UnboundedSender<Reply>>,
+    /// Set for a parked run a human answered: it goes on from its checkpoint.
+    pub resume: Option<Resolution>,
 }
 
 struct Active {
@@ -91,6 +94,8 @@ pub struct Exec {
     /// In claim order.
     waiting: Vec<Ticket>,
     done: mpsc::UnboundedSender<Done>,
+    /// Every run's events as they happen, for live viewers (the dashboard).
+    live: broadcast::Sender<LiveEvent>,
     /// Shutting down: nothing more starts.
     draining: bool,
 }
@@ -102,6 +107,7 @@ impl Exec {
         clock: Arc<dyn Clock>,
         max: usize,
         done: mpsc::UnboundedSender<Done>,
+        live: broadcast::Sender<LiveEvent>,
     ) -> Exec {
         Exec {
             store,
@@ -111,8 +117,14 @@ impl Exec {
             running: Vec::new(),
             waiting: Vec::new(),
             done,
+            live,
             draining: false,
         }
+    }
+
+    /// Whether the run is executing or waiting here.
+    pub fn holds(&self, run: &RunId) -> bool {
+        self.running.iter().any(|a| &a.run == run) || self.waiting.iter().any(|t| &t.run == run)
     }
 
     pub fn set_max(&mut self, max: usize) {
@@ -203,6 +215,7 @@ impl Exec {
             store: self.store.clone(),
             paths: Arc::clone(&self.paths),
             clock: Arc::clone(&self.clock),
+            live: self.live.clone(),
         };
         let done = self.done.clone();
         let run = ticket.run.clone();
@@ -340,6 +353,7 @@ struct Job {
     store: Store,
     paths: Arc<Paths>,
     clock: Arc<dyn Clock>,
+    live: broadcast::Sender<LiveEvent>,
 }
 
 impl Job {
@@ -393,7 +407,12 @@ impl Job {
             Ok(model) => model,
             Err(e) => {
                 let error = e.to_string();
-                self.fail_unstarted(&ticket.run, &error).await;
+                // A parked run stays parked: its answer was checked against the model before
+                // it was recorded, so this is a change since (a key gone from the
+                // environment); the run can still be closed or expire.
+                if ticket.resume.is_none() {
+                    self.fail_unstarted(&ticket.run, &error).await;
+                }
                 return RunEnded {
                     run: ticket.run.to_string(),
                     state: RunState::Failed.to_string(),
@@ -418,6 +437,8 @@ impl Job {
         };
         let mut first = true;
         let subscriber = ticket.subscriber.clone();
+        let viewers = self.live.clone();
+        let run_id = ticket.run.to_string();
         let mut live = |event: &AgentEvent| {
             if first {
                 first = false;
@@ -428,8 +449,21 @@ impl Job {
                     event: event.clone(),
                 });
             }
+            // Cloning every event for nobody would cost a busy run for nothing.
+            if viewers.receiver_count() > 0 {
+                let _ = viewers.send(LiveEvent {
+                    run: run_id.clone(),
+                    event: event.clone(),
+                });
+            }
         };
-        match execute_with_stop(&runner, request, &mut live, signal).await {
+        let executed = match &ticket.resume {
+            Some(resolution) => {
+                resume_with_stop(&runner, request, resolution.clone(), &mut live, signal).await
+            }
+            None => execute_with_stop(&runner, request, &mut live, signal).await,
+        };
+        match executed {
             Ok(finished) => RunEnded {
                 run: ticket.run.to_string(),
                 state: finished.run.state.to_string(),

@@ -9,13 +9,18 @@
 //! - Task files and configs are watched; wall-clock jumps and suspend/resume are noticed.
 //! - [`client`] / [`protocol`]: the control socket `<state>/daemon.sock` that `tend status`,
 //!   `tend ps`, `tend cancel` and `tend run` use; [`lock`]: one daemon per tend home.
+//! - [`Addon`]s run beside the loop in the daemon's process (the dashboard), asking it through a
+//!   [`Handle`] what the socket's clients ask, and watching runs' events live.
 
+mod answer;
 mod approvals;
 pub mod client;
 mod control;
 mod daemon;
 pub mod decide;
 mod exec;
+mod gate;
+mod handle;
 pub mod lock;
 mod logging;
 pub mod protocol;
@@ -31,9 +36,11 @@ use std::sync::Arc;
 
 use tend_config::{Clock, Paths, SystemClock};
 use tend_store::{Store, StoreError};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
+pub use answer::always_rule;
 pub use daemon::{MAX_SLEEP, ON_TIME_GRACE};
+pub use handle::{Addon, Handle, LiveEvent};
 pub use lock::{DaemonLock, LockError};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +70,11 @@ pub enum DaemonError {
 /// Runs the daemon in the foreground until SIGTERM or SIGINT: takes the tend home's lock,
 /// starts logging (stderr and `<state>/logs/daemon.*.log`), then schedules.
 pub fn run(paths: Paths) -> Result<(), DaemonError> {
+    run_with(paths, Vec::new())
+}
+
+/// [`run`], with add-ons running beside the loop until it stops.
+pub fn run_with(paths: Paths, addons: Vec<Addon>) -> Result<(), DaemonError> {
     paths.create_dirs().map_err(DaemonError::Dirs)?;
     let lock = lock::acquire(&paths.state_dir)?;
     logging::init(&paths.logs_dir, logging::level_from_env()).map_err(|source| {
@@ -79,7 +91,12 @@ pub fn run(paths: Paths) -> Result<(), DaemonError> {
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    let result = runtime.block_on(serve(paths, Arc::new(SystemClock), stop_signal()));
+    let result = runtime.block_on(serve_with(
+        paths,
+        Arc::new(SystemClock),
+        stop_signal(),
+        addons,
+    ));
     drop(lock);
     result
 }
@@ -106,6 +123,16 @@ pub async fn serve(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    serve_with(paths, clock, shutdown, Vec::new()).await
+}
+
+/// [`serve`], with add-ons started once the daemon is up and dropped when it stops.
+pub async fn serve_with(
+    paths: Paths,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()>,
+    addons: Vec<Addon>,
+) -> Result<(), DaemonError> {
     let paths = Arc::new(paths);
     let store = Store::open(&paths.db_path).await?;
     tracing::info!(
@@ -120,15 +147,24 @@ pub async fn serve(
         source,
     })?;
     let (control_tx, control_rx) = mpsc::unbounded_channel();
-    let server = tokio::spawn(control::serve(listener, control_tx));
+    let server = tokio::spawn(control::serve(listener, control_tx.clone()));
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let (changed_tx, changed_rx) = mpsc::unbounded_channel();
+    let (live_tx, _) = broadcast::channel(handle::LIVE_BACKLOG);
     let exec = exec::Exec::new(
         store.clone(),
         Arc::clone(&paths),
         Arc::clone(&clock),
         usize::try_from(tend_config::DEFAULT_MAX_CONCURRENT_RUNS).unwrap_or(2),
         done_tx,
+        live_tx.clone(),
+    );
+    let handle = Handle::new(
+        control_tx,
+        live_tx,
+        store.clone(),
+        Arc::clone(&paths),
+        Arc::clone(&clock),
     );
     let mut daemon = daemon::Daemon::new(store.clone(), Arc::clone(&paths), clock, exec);
     match watch::Watcher::new(changed_tx) {
@@ -153,7 +189,17 @@ pub async fn serve(
         done: done_rx,
         changed: changed_rx,
     };
+    let running: Vec<_> = addons
+        .into_iter()
+        .map(|addon| tokio::spawn(addon(handle.clone())))
+        .collect();
+    drop(handle);
     daemon.run(inbox, shutdown).await;
+    for addon in running {
+        addon.abort();
+        // Aborted add-ons drop what they hold (a listener, a file naming the port) here.
+        let _ = addon.await;
+    }
     server.abort();
     let _ = std::fs::remove_file(&socket);
     store.close().await;

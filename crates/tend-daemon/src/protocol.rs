@@ -33,6 +33,28 @@ pub enum Request {
     Run { task: TaskRef },
     /// Look at the task files and registered projects again now.
     Reload,
+    /// Every task the daemon loaded, with its next slot, and the files that do not load.
+    Tasks,
+    /// A human's answer to an approval request: the daemon records it and resumes the parked
+    /// run from its checkpoint (`approve_always` also adds the allow rule to the task file).
+    Answer {
+        approval: i64,
+        answer: Answer,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Who answered, for the record.
+        by: String,
+    },
+}
+
+/// What a human says to an approval request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    Approve,
+    /// Approve, and add the allow rule to the task file so that the next run does not ask.
+    ApproveAlways,
+    Deny,
 }
 
 /// One line the daemon sends back.
@@ -67,6 +89,19 @@ pub enum Reply {
         tasks: usize,
         broken: usize,
     },
+    /// `tasks`: what the daemon schedules.
+    Tasks {
+        tasks: Vec<TaskInfo>,
+        /// Task and config files that do not load, as `file:line:col: error: ...`.
+        broken: Vec<String>,
+    },
+    /// `answer`: recorded; the run resumes (it is queued when every worker is busy).
+    Answered {
+        approval: i64,
+        run: String,
+        /// The allow rule added to the task file (`approve_always`).
+        rule_added: Option<String>,
+    },
     Error {
         message: String,
     },
@@ -97,6 +132,97 @@ pub struct NextSlot {
     pub task: String,
     pub due: Timestamp,
     pub fire_at: Timestamp,
+}
+
+/// A task the daemon loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskInfo {
+    /// The task's id in the store.
+    pub id: i64,
+    pub task: TaskRef,
+    /// `project/name` or `user/name`.
+    pub label: String,
+    pub description: Option<String>,
+    pub path: PathBuf,
+    /// The schedule as written (`0 */4 * * *`).
+    pub schedule: String,
+    /// The schedule in words.
+    pub describe: String,
+    pub timezone: String,
+    pub enabled: bool,
+    /// The next slot the daemon will deal with; `None` for a manual task, a finished one-shot
+    /// or a disabled task.
+    pub next: Option<SlotTimes>,
+    /// The resolved settings as `tend show` prints them ([`shown_settings`]).
+    pub settings: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotTimes {
+    pub due: Timestamp,
+    pub fire_at: Timestamp,
+}
+
+/// A task's resolved settings as `tend show` and the dashboard show them: the serialization of
+/// [`tend_config::ResolvedTask`], which leaves out what may hold a secret (channels' URLs)
+/// and keeps `${VAR}` references unexpanded, without what is shown on its own (name, path,
+/// scope, prompt).
+pub fn shown_settings(task: &tend_config::ResolvedTask) -> serde_json::Value {
+    let mut settings = serde_json::to_value(task).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(map) = &mut settings {
+        for key in ["name", "path", "scope", "prompt"] {
+            map.remove(key);
+        }
+    }
+    settings
+}
+
+/// Settings as `key.sub = value` lines, as `tend show` prints them: arrays of plain values on
+/// one line, `null`s left out.
+pub fn flatten_settings(value: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    flatten("", value, &mut out);
+    out
+}
+
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                flatten(&key(k), v, out);
+            }
+        }
+        Value::Null => {}
+        Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        Value::Array(items) if items.iter().all(|v| !v.is_object()) => {
+            if items.is_empty() {
+                out.push((prefix.to_owned(), "[]".to_owned()));
+            } else {
+                let parts: Vec<String> = items
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                out.push((prefix.to_owned(), parts.join(", ")));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), item, out);
+            }
+        }
+        Value::Bool(_) | Value::Number(_) => out.push((prefix.to_owned(), value.to_string())),
+    }
 }
 
 /// A run the daemon holds.

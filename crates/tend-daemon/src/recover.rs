@@ -117,6 +117,7 @@ async fn adopt_queued(d: &mut Daemon) -> Result<(), StoreError> {
                     lane: Lane::Sequential,
                     created: run.created_at,
                     subscriber: None,
+                    resume: None,
                 });
             }
             Some(_) => cancel(d, &run.id, slot, "the task is disabled").await,

@@ -1,11 +1,11 @@
 //! Answering the control socket's requests.
 
-use tend_store::{NewRun, RunId, TaskKey, Trigger};
+use tend_store::{NewRun, RunId, TaskKey, TaskScope, Trigger};
 use tokio::sync::mpsc;
 
 use crate::daemon::Daemon;
 use crate::exec::{Cancelled, Lane, Ticket};
-use crate::protocol::{Reply, Request, TaskRef};
+use crate::protocol::{Reply, Request, SlotTimes, TaskInfo, TaskRef, shown_settings};
 
 impl Daemon {
     pub(crate) async fn handle(&mut self, request: Request, reply: mpsc::UnboundedSender<Reply>) {
@@ -26,8 +26,50 @@ impl Daemon {
                 self.run_now(task, reply).await;
                 return;
             }
+            Request::Tasks => self.tasks_info(),
+            Request::Answer {
+                approval,
+                answer,
+                reason,
+                by,
+            } => self.answer(approval, answer, reason, by).await,
         };
         let _ = reply.send(answer);
+    }
+
+    /// What the daemon schedules, sorted by label.
+    fn tasks_info(&self) -> Reply {
+        let mut tasks: Vec<TaskInfo> = self
+            .tasks
+            .iter()
+            .map(|(id, t)| TaskInfo {
+                id: id.get(),
+                task: TaskRef {
+                    project: match &t.key.scope {
+                        TaskScope::Project(root) => Some(root.clone()),
+                        TaskScope::User => None,
+                    },
+                    name: t.key.name.clone(),
+                },
+                label: t.label.clone(),
+                description: t.task.description.clone(),
+                path: t.task.path.clone(),
+                schedule: t.task.schedule.to_string(),
+                describe: t.task.schedule.describe(),
+                timezone: t.task.timezone.name().to_owned(),
+                enabled: t.task.enabled,
+                next: t.next.filter(|_| t.schedulable).map(|s| SlotTimes {
+                    due: s.due,
+                    fire_at: s.fire_at,
+                }),
+                settings: shown_settings(&t.task),
+            })
+            .collect();
+        tasks.sort_by(|a, b| a.label.cmp(&b.label));
+        Reply::Tasks {
+            tasks,
+            broken: self.broken.iter().map(ToString::to_string).collect(),
+        }
     }
 
     async fn cancel(&mut self, run: String) -> Reply {
@@ -110,6 +152,7 @@ impl Daemon {
             lane: Lane::Free,
             created: now,
             subscriber: Some(reply),
+            resume: None,
         });
         self.exec.pump();
     }

@@ -116,7 +116,9 @@ impl Daemon {
         }
         let loaded_keys: HashSet<&TaskKey> = keys.iter().collect();
         for state in prior.values() {
+            // A loop (`tend loop`) has a task row but no file.
             let file_gone = state.removed_at.is_none()
+                && !tend_run::loops::is_loop_task(&state.key.name)
                 && !loaded_keys.contains(&state.key)
                 && !self.broken_keys.contains(&state.key)
                 && scan.complete.contains(&scope_of(&state.key));
@@ -249,6 +251,13 @@ impl Daemon {
         };
         match d.outcome {
             Outcome::Run | Outcome::Queue => {
+                if let Some(why) = self.gate_says_skip(id, &resolved, &label).await {
+                    let gated = slot(SlotOutcome::Skipped, Some(why), Some(lateness));
+                    failpoint::hit("before-claim");
+                    let claimed = self.claim_gated(&gated, &label).await;
+                    failpoint::hit("after-claim");
+                    return claimed;
+                }
                 let starts_now =
                     d.outcome == Outcome::Run && self.exec.would_start_now(id, Lane::Sequential);
                 let (outcome, reason) = if starts_now {
@@ -291,6 +300,7 @@ impl Daemon {
                             lane: Lane::Sequential,
                             created: claimed_at,
                             subscriber: None,
+                            resume: None,
                         });
                     }
                     Ok(ClaimWithRun::AlreadyClaimed) => {

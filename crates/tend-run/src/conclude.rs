@@ -189,6 +189,7 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
         summary,
         run_dir: c.dir.to_path_buf(),
         branch: facts.branch,
+        conversation: outcome.messages.clone(),
         approval: None,
         briefing: briefing.map(|w| w.briefing),
     })

@@ -10,11 +10,13 @@ pub mod failpoint;
 mod gate;
 pub mod git;
 pub mod inputs;
+pub mod loops;
 mod mcp;
 mod memory;
 mod outputs;
 mod owner;
 mod park;
+pub mod proposal;
 mod report;
 mod sandbox;
 mod session;
@@ -93,6 +95,9 @@ pub struct Finished {
     pub run_dir: PathBuf,
     /// The proposal's branch, when the run changed files.
     pub branch: Option<String>,
+    /// The session's conversation as it ended (empty when it parked): a loop's next check goes
+    /// on from it.
+    pub conversation: Vec<tend_model::Message>,
     /// Set when the run parked on a call that needs a human, or when opening its pull request
     /// waits for one ([`OPEN_PR_TOOL`]).
     pub approval: Option<tend_store::Approval>,
@@ -125,6 +130,28 @@ pub async fn execute_with_stop(
     live: &mut (dyn FnMut(&AgentEvent) + Send),
     stop: StopSignal,
 ) -> Result<Finished, RunError> {
+    execute_from(runner, request, Start::Fresh, live, stop).await
+}
+
+/// One check of a loop ([`loops`]): a run like [`execute_with_stop`]'s whose session has the
+/// loop's tools and may go on from the conversation of the checks before.
+pub async fn execute_loop_check(
+    runner: &Runner<'_>,
+    request: RunRequest,
+    check: tend_agent::LoopStart,
+    live: &mut (dyn FnMut(&AgentEvent) + Send),
+    stop: StopSignal,
+) -> Result<Finished, RunError> {
+    execute_from(runner, request, Start::Loop(Box::new(check)), live, stop).await
+}
+
+async fn execute_from(
+    runner: &Runner<'_>,
+    request: RunRequest,
+    start: Start,
+    live: &mut (dyn FnMut(&AgentEvent) + Send),
+    stop: StopSignal,
+) -> Result<Finished, RunError> {
     let store = runner.store;
     let id = request.run_id.clone();
     let dir = run_dir(runner.paths, id.as_str());
@@ -135,7 +162,7 @@ pub async fn execute_with_stop(
     store
         .set_run_state(&id, RunState::Preparing, runner.clock.now())
         .await?;
-    match prepare_and_run(runner, &request, &dir, live, stop).await {
+    match prepare_and_run(runner, &request, &dir, start, live, stop).await {
         Ok(finished) => Ok(outputs::after(runner, &request.task, finished, live).await),
         Err(error) => {
             let end = RunEnd {
@@ -160,6 +187,7 @@ async fn prepare_and_run(
     runner: &Runner<'_>,
     request: &RunRequest,
     dir: &Path,
+    start: Start,
     live: &mut (dyn FnMut(&AgentEvent) + Send),
     stop: StopSignal,
 ) -> Result<Finished, RunError> {
@@ -211,14 +239,7 @@ async fn prepare_and_run(
         }
     }
     session::run(
-        runner,
-        request,
-        dir,
-        prepared,
-        Start::Fresh,
-        transcript,
-        live,
-        stop,
+        runner, request, dir, prepared, start, transcript, live, stop,
     )
     .await
 }

@@ -99,6 +99,7 @@ pub(crate) async fn park(
         summary,
         run_dir: dir.to_path_buf(),
         branch: None,
+        conversation: Vec::new(),
         approval: Some(approval),
         briefing: None,
     })

@@ -131,18 +131,57 @@ fn answer(
         reason,
         ctx.now(),
     ))?;
+    // A request to open a pull request belongs to a run that has ended: the answer is carried
+    // out (push and `gh pr create`, or a note), no session resumes.
+    let pull_request = approval.tool == tend_run::OPEN_PR_TOOL;
     say!(
-        "{} approval {id}: {} · resuming run {}",
+        "{} approval {id}: {} · {} run {}",
         match decision {
             Decision::Approve | Decision::ApproveAlways => "approved",
             Decision::Deny => "denied",
         },
         wants(&approval),
+        if pull_request {
+            "proposal of"
+        } else {
+            "resuming"
+        },
         approval.run
     );
-    let finished = resume(ctx, &store, entry, &approval, resolution, quiet)?;
+    let finished = if pull_request {
+        answer_pull_request(ctx, &store, entry, &approval, resolution, quiet)?
+    } else {
+        resume(ctx, &store, entry, &approval, resolution, quiet)?
+    };
     ctx.block_on(store.close());
     crate::progress::print_end(ctx, &finished)
+}
+
+/// Pushes and opens the pull request of a finished run (approved), or notes the refusal.
+fn answer_pull_request(
+    ctx: &Context,
+    store: &Store,
+    entry: &Entry,
+    approval: &Approval,
+    resolution: Resolution,
+    quiet: bool,
+) -> anyhow::Result<tend_run::Finished> {
+    let task = resolved(entry)?;
+    let runner = Runner {
+        store,
+        paths: &ctx.paths,
+        clock: ctx.clock.as_ref(),
+    };
+    let answer = match resolution {
+        Resolution::Approve { .. } => tend_run::PullRequestAnswer::Approve,
+        Resolution::Deny { by, reason } => tend_run::PullRequestAnswer::Deny { by, reason },
+    };
+    let mut printer = Printer::new(quiet);
+    let mut live = |event: &tend_agent::AgentEvent| printer.event(event);
+    ctx.block_on(tend_run::answer_pull_request(
+        &runner, &task, approval, answer, &mut live,
+    ))
+    .map_err(|e| anyhow::anyhow!("run {}: {e}", approval.run))
 }
 
 /// Resumes the run in this process, streaming its progress like `tend run`.
@@ -204,6 +243,10 @@ pub fn expire_due(ctx: &Context, store: &Store, catalog: &Catalog) -> anyhow::Re
             Closing::Expired,
         ));
         match closed {
+            Ok(_) if approval.tool == tend_run::OPEN_PR_TOOL => eprintln!(
+                "note: approval {} (a pull request) expired; run {} keeps its proposal",
+                approval.id, approval.run
+            ),
             Ok(_) => eprintln!(
                 "note: approval {} expired; run {} ended, its work so far is kept",
                 approval.id, approval.run
@@ -274,6 +317,9 @@ fn resolved(entry: &Entry) -> anyhow::Result<tend_config::ResolvedTask> {
 
 /// `--always`: the allow rule goes into the task file, unless no allow rule can help.
 fn add_rule(ctx: &Context, entry: &Entry, approval: &Approval) -> anyhow::Result<()> {
+    if approval.tool == tend_run::OPEN_PR_TOOL {
+        return add_pull_request_rules(ctx, entry, approval);
+    }
     let parked = tend_run::run_dir(&ctx.paths, approval.run.as_str()).join("parked.json");
     let text = std::fs::read_to_string(&parked)?;
     let value: serde_json::Value = serde_json::from_str(&text)?;
@@ -294,6 +340,32 @@ fn add_rule(ctx: &Context, entry: &Entry, approval: &Approval) -> anyhow::Result
     Ok(())
 }
 
+/// `--always` for a pull request: the rules that let `git push` and `gh pr create` through
+/// (only an `auto` task can be helped: other modes always ask before publishing).
+fn add_pull_request_rules(ctx: &Context, entry: &Entry, approval: &Approval) -> anyhow::Result<()> {
+    let rules: Vec<&str> = approval.arguments["allow_rules"]
+        .as_array()
+        .map(|rules| rules.iter().filter_map(|r| r.as_str()).collect())
+        .unwrap_or_default();
+    if rules.is_empty() {
+        return Err(invalid(
+            format!("--always cannot help here: {}", approval.rule),
+            Some(
+                "only a task with mode = \"auto\" publishes on an allow rule, and an ask or deny rule outranks any allow rule; approve without --always, or change the task",
+            ),
+        ));
+    }
+    for rule in rules {
+        let rule: tend_policy::Rule = rule.parse().map_err(|e| invalid(e, None))?;
+        tend_config::add_allow_rule(&entry.file.path, &rule).map_err(|e| invalid(e, None))?;
+        say!(
+            "added allow rule `{rule}` to {}",
+            ctx.display_path(&entry.file.path)
+        );
+    }
+    Ok(())
+}
+
 fn task_name(ctx: &Context, store: &Store, approval: &Approval) -> anyhow::Result<String> {
     let Some(run) = ctx.block_on(store.run(&approval.run))? else {
         return Ok(String::new());
@@ -309,10 +381,7 @@ fn task_name(ctx: &Context, store: &Store, approval: &Approval) -> anyhow::Resul
 
 /// What the call wants to do, in a few words: `bash: git push origin main`.
 fn wants(a: &Approval) -> String {
-    match a.arguments.get("command").and_then(|c| c.as_str()) {
-        Some(command) => format!("{}: {}", a.tool, command.trim()),
-        None => format!("{} {}", a.tool, a.arguments),
-    }
+    tend_run::approval_wants(a)
 }
 
 fn who() -> String {

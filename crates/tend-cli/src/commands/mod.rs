@@ -9,6 +9,7 @@ mod handover;
 mod init;
 mod list;
 mod logs;
+mod looping;
 pub(crate) mod mcp;
 pub(crate) mod native;
 mod next;
@@ -54,6 +55,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(args) => pause::run(&ctx, args, pause::Action::Resume)?,
         Command::Validate(args) => return validate::run(&ctx, args),
         Command::Run(args) => return run::run(&ctx, args),
+        Command::Loop(args) => return looping::run(&ctx, args),
         Command::Runs(args) => runs::run(&ctx, args)?,
         Command::Logs(args) => logs::run(&ctx, args)?,
         Command::Review(args) => review::review(&ctx, args)?,

@@ -26,6 +26,9 @@ struct Row {
     /// interrupted) or `none`.
     owner: String,
     waiting_for: Option<String>,
+    /// Set for a loop (`tend loop`): its row stands for the loop and its check in progress.
+    #[serde(rename = "loop", skip_serializing_if = "Option::is_none")]
+    looping: Option<tend_run::loops::LoopRecord>,
 }
 
 pub fn run(ctx: &Context, args: &JsonArg) -> anyhow::Result<()> {
@@ -48,6 +51,7 @@ pub fn run(ctx: &Context, args: &JsonArg) -> anyhow::Result<()> {
             started_at: r.started_at,
             owner: "daemon".to_owned(),
             waiting_for: r.waiting_for.clone(),
+            looping: None,
         })
         .collect();
     if let Some(store) = ctx.block_on(Store::open_existing(&ctx.paths.db_path))? {
@@ -79,8 +83,30 @@ pub fn run(ctx: &Context, args: &JsonArg) -> anyhow::Result<()> {
                 started_at: run.started_at,
                 owner,
                 waiting_for: None,
+                looping: None,
             });
         }
+    }
+    // Live loops, each in place of its check's run; their records name their processes.
+    let now = ctx.now();
+    for l in tend_run::loops::registry::live(&ctx.paths.state_dir) {
+        if let Some(run) = &l.run {
+            rows.retain(|r| r.run != *run);
+        }
+        rows.push(Row {
+            run: l.run.clone().unwrap_or_else(|| "-".to_owned()),
+            task: l.task.clone(),
+            state: l.state.as_str().to_owned(),
+            trigger: "loop".to_owned(),
+            slot_due: None,
+            created_at: l.started_at,
+            started_at: Some(l.started_at),
+            owner: format!("pid {}", l.pid),
+            waiting_for: l
+                .next_at
+                .map(|at| format!("next check {}", relative(at, now))),
+            looping: Some(l),
+        });
     }
     if args.json {
         return print_json(&rows);
@@ -89,7 +115,6 @@ pub fn run(ctx: &Context, args: &JsonArg) -> anyhow::Result<()> {
         say!("No runs in progress.");
         return Ok(());
     }
-    let now = ctx.now();
     let mut table = Table::new(vec![
         "RUN",
         "TASK",

@@ -25,6 +25,22 @@ pub fn run(ctx: &Context, args: &RunArgs) -> anyhow::Result<std::process::ExitCo
             )));
         }
     };
+    // The task's [when] gate: when it says no, nothing runs and no model is called. (A slot
+    // asks it when it is claimed.)
+    if args.slot.is_none() && !args.force && (task.when.inputs_changed || task.when.check.is_some())
+    {
+        let state = ctx.block_on(store.ensure_task(&entry.key(), now))?;
+        if let tend_run::Gate::Skip(why) =
+            ctx.block_on(tend_run::check_gate(&store, &task, state.id))?
+        {
+            ctx.block_on(store.close());
+            say!(
+                "{}: not run, the task's [when] gate says no ({why}); `--force` runs it anyway",
+                entry.qualified()
+            );
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+    }
     // With a daemon running, the run is the daemon's (`--local` keeps it here).
     if args.slot.is_none()
         && let Some(code) = super::handover::try_daemon(ctx, entry, &task, args)?

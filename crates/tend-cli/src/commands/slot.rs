@@ -174,6 +174,14 @@ pub fn claim(
             )
         })
     };
+    // Last, the task's [when] gate: a slot it says no to is skipped with its reason.
+    let without_run = match without_run {
+        Some(recorded) => Some(recorded),
+        None => match ctx.block_on(tend_run::check_gate(store, task, state.id))? {
+            tend_run::Gate::Go => None,
+            tend_run::Gate::Skip(why) => Some((SlotOutcome::Skipped, why)),
+        },
+    };
     if let Some((outcome, reason)) = without_run {
         let claimed = ctx.block_on(store.claim_slot(&new_slot(outcome, Some(reason.clone()))))?;
         match claimed {

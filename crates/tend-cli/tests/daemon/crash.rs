@@ -132,7 +132,7 @@ fn succeeded(home: &Home) -> i64 {
 /// Restarts after a crash and lets a few more slots run, then stops cleanly. Returns when
 /// the stop began (ms since the epoch): a run cut by that stop is `interrupted` and would be
 /// retried only by a next start.
-fn recover(home: &mut Home) -> i64 {
+pub fn recover(home: &mut Home) -> i64 {
     let before = succeeded(home);
     home.start(None);
     home.wait_for("three more successful runs after the restart", || {
@@ -235,10 +235,10 @@ fn abort_while_writing_the_report_interrupts_and_retries() {
 
 /// A tiny deterministic generator (the seed is printed, so a failure can be replayed with
 /// `TEND_CRASH_SEED`).
-struct Lcg(u64);
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -247,30 +247,12 @@ impl Lcg {
     }
 }
 
-#[test]
-fn sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice() {
-    let trials: usize = std::env::var("TEND_CRASH_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let seed = std::env::var("TEND_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
-    eprintln!("TEND_CRASH_SEED={seed}");
-    let mut rng = Lcg(seed);
-    // catch_up = "all" and overlap = "queue": late slots after each restart run one after
-    // another, so kills also land on claimed runs that wait their turn.
-    let mut home = crash_home("catch_up = \"all\"\noverlap = \"queue\"");
+/// SIGKILLs the daemon `trials` times at random moments (half of them while it starts:
+/// store, recovery, catch-up; half once it answers), restarting it each time. Returns how
+/// many runs were seen running just before a kill.
+pub fn random_kills(home: &mut Home, trials: usize, rng: &mut Lcg) -> i64 {
     let mut cut_runs = 0;
     for _ in 0..trials {
-        // Half the kills may land in the start itself (store, recovery, catch-up), half once
-        // the daemon answers.
         if rng.next().is_multiple_of(2) {
             home.spawn();
         } else {
@@ -286,16 +268,34 @@ fn sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice() {
         home.kill();
         cut_runs += running;
     }
-    let stopping = recover(&mut home);
-    let tally = check(&home);
-    let cut = cut_by_crash(&home, stopping);
-    eprintln!(
-        "crash report: {trials} SIGKILLs, {cut_runs} seen running just before a kill, \
-         {} runs interrupted by the kills; {tally}",
-        cut.len()
-    );
-    // Every run a kill cut is interrupted; each first attempt got its one retry (a retry cut
-    // in turn is not retried again).
+    cut_runs
+}
+
+/// The seed for random kills: `TEND_CRASH_SEED`, else the clock (printed, for a replay).
+pub fn crash_seed() -> u64 {
+    let seed = std::env::var("TEND_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    eprintln!("TEND_CRASH_SEED={seed}");
+    seed
+}
+
+/// A home whose `tick` task lets kills land in runs, claims and queued runs: catch_up = "all"
+/// and overlap = "queue" make late slots after each restart run one after another.
+pub fn kill_home() -> Home {
+    crash_home("catch_up = \"all\"\noverlap = \"queue\"")
+}
+
+/// Every run a kill cut is interrupted; each first attempt got its one retry (a retry cut in
+/// turn is not retried again).
+pub fn check_retries(home: &Home, stopping: i64, tally: &Tally) -> usize {
+    let cut = cut_by_crash(home, stopping);
     for row in &cut {
         let retry = row[2].as_str();
         match row[1].as_str() {
@@ -307,4 +307,23 @@ fn sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice() {
             _ => assert_eq!(retry, "", "a retry was retried: {row:?}"),
         }
     }
+    cut.len()
+}
+
+#[test]
+fn sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice() {
+    let trials: usize = std::env::var("TEND_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let mut rng = Lcg(crash_seed());
+    let mut home = kill_home();
+    let cut_runs = random_kills(&mut home, trials, &mut rng);
+    let stopping = recover(&mut home);
+    let tally = check(&home);
+    let cut = check_retries(&home, stopping, &tally);
+    eprintln!(
+        "crash report: {trials} SIGKILLs, {cut_runs} seen running just before a kill, \
+         {cut} runs interrupted by the kills; {tally}"
+    );
 }

@@ -28,6 +28,8 @@ pub struct Home {
     pub daemon: Option<Child>,
     /// Each daemon's stderr, numbered by start.
     starts: usize,
+    /// More environment for every `tend` command (a model server's address, say).
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl Home {
@@ -36,6 +38,7 @@ impl Home {
             env: Env::new(),
             daemon: None,
             starts: 0,
+            extra_env: Vec::new(),
         }
     }
 
@@ -67,6 +70,7 @@ impl Home {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = self.env.command(&self.env.root, args);
         cmd.env_remove("TEND_NOW");
+        cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

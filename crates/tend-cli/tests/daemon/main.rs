@@ -12,5 +12,7 @@
 mod common;
 
 mod crash;
+mod faults;
 mod features;
+mod gates;
 mod harness;

@@ -211,6 +211,7 @@ pub(crate) fn finished_from_record(runner: &Runner<'_>, run: Run) -> Finished {
         summary: run.summary.clone().unwrap_or_default(),
         run_dir: run_dir(runner.paths, run.id.as_str()),
         branch,
+        conversation: Vec::new(),
         approval: None,
         briefing: None,
         run,

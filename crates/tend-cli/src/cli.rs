@@ -82,6 +82,15 @@ pub enum Command {
     Cancel(CancelArgs),
     /// Check this machine: which sandbox confines shell commands, and what each probe found.
     Doctor(JsonArg),
+    /// Open the dashboard the daemon serves (its link carries this install's key).
+    Ui(UiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Print the link instead of opening a browser.
+    #[arg(long)]
+    pub print: bool,
 }
 
 #[derive(Debug, Args)]

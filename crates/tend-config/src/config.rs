@@ -33,6 +33,23 @@ pub struct Config {
     /// `[mcp.servers.NAME]`: MCP servers every task gets (a task's own server of the same
     /// name replaces one of these).
     pub mcp: BTreeMap<String, McpServer>,
+    /// `[ui]`: the daemon's dashboard.
+    pub ui: UiConfig,
+}
+
+/// `[ui]`: the dashboard the daemon serves on 127.0.0.1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UiConfig {
+    /// `enabled = false` keeps the daemon from serving it (default: served).
+    pub enabled: Option<bool>,
+    /// A fixed port (default: one the system picks, written to `<state>/ui.json`).
+    pub port: Option<u16>,
+}
+
+impl UiConfig {
+    pub fn enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
 }
 
 /// `[defaults]`: what a task gets when its file does not say.
@@ -159,6 +176,10 @@ impl Config {
         channels.extend(over.channels.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut mcp = self.mcp.clone();
         mcp.extend(over.mcp.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let ui = UiConfig {
+            enabled: over.ui.enabled.or(self.ui.enabled),
+            port: over.ui.port.or(self.ui.port),
+        };
         Config {
             max_concurrent_runs: over.max_concurrent_runs.or(self.max_concurrent_runs),
             defaults: Defaults {
@@ -176,6 +197,7 @@ impl Config {
             prices,
             channels,
             mcp,
+            ui,
         }
     }
 
@@ -194,6 +216,7 @@ fn read_config(ctx: &Ctx<'_>, root: &DeTable<'_>) -> Option<Config> {
     let prices = t.get("prices").map(|f| prices(&f));
     let channels = t.get("notify").map(|f| notify(&f));
     let mcp = t.get("mcp").map(|f| crate::task::mcp_servers(&f));
+    let ui = t.get("ui").map(|f| ui(&f));
     t.finish();
     Some(Config {
         max_concurrent_runs: max.map_or(Some(None), |m| m.map(Some))?,
@@ -202,7 +225,22 @@ fn read_config(ctx: &Ctx<'_>, root: &DeTable<'_>) -> Option<Config> {
         prices: prices.unwrap_or(Some(BTreeMap::new()))?,
         channels: channels.unwrap_or(Some(BTreeMap::new()))?,
         mcp: mcp.unwrap_or(Some(BTreeMap::new()))?,
+        ui: ui.unwrap_or(Some(UiConfig::default()))?,
     })
+}
+
+fn ui(f: &Field<'_, '_>) -> Option<UiConfig> {
+    let mut t = f.table()?;
+    let ui = UiConfig {
+        enabled: t.get("enabled").and_then(|f| f.bool()),
+        // Below 1024 needs privileges a user's daemon does not have.
+        port: t
+            .get("port")
+            .and_then(|f| f.int_in(1024..=65535))
+            .and_then(|n| u16::try_from(n).ok()),
+    };
+    t.finish();
+    Some(ui)
 }
 
 fn defaults(f: &Field<'_, '_>) -> Option<Defaults> {

@@ -80,6 +80,9 @@ env = { GITHUB_TOKEN = "${GITHUB_TOKEN}" }
 [mcp.servers.linear]
 url = "https://mcp.linear.app/mcp"
 headers = { Authorization = "Token ${LINEAR_KEY}" }
+
+[ui]
+port = 7777
 "#;
     let expected = Config {
         max_concurrent_runs: Some(4),
@@ -178,13 +181,22 @@ headers = { Authorization = "Token ${LINEAR_KEY}" }
                 },
             ),
         ]),
+        ui: UiConfig {
+            enabled: None,
+            port: Some(7777),
+        },
     };
     assert_eq!(parse(text), expected);
+    assert!(expected.ui.enabled());
     assert_eq!(expected.max_concurrent_runs(), 4);
     assert_eq!(Config::default().max_concurrent_runs(), 2);
 }
 
 const ERROR_CASES: &[(&str, &str)] = &[
+    (
+        "[ui]\nport = 80\n",
+        "config.toml:2:8: error: `port` must be an integer from 1024 to 65535, not 80",
+    ),
     (
         "[providers.anthropic]\napi_key = \"sk-ant-123\"\n",
         "config.toml:2:1: error: API keys do not belong in config files\n  hint: put the key in an environment variable and name it: `api_key_env = \"ANTHROPIC_API_KEY\"`",

@@ -30,6 +30,7 @@ mod zone;
 pub use clock::{Clock, ClockError, FixedClock, SystemClock, clock_from_env, clock_from_value};
 pub use config::{
     Channel, ChannelKind, Config, DEFAULT_MAX_CONCURRENT_RUNS, Defaults, Price, ProviderConfig,
+    UiConfig,
 };
 pub use error::{ConfigError, TaskFileError, render_errors};
 pub use keyword::{Keyword, UnknownWord};

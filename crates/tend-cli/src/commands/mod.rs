@@ -23,6 +23,7 @@ mod show;
 mod slot;
 mod status;
 pub(crate) mod sync;
+mod ui;
 mod validate;
 
 use std::process::ExitCode;
@@ -69,6 +70,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mcp(args) => return mcp::run(&ctx, args),
         Command::Daemon => daemon::run(&ctx)?,
         Command::Status(args) => status::run(&ctx, args)?,
+        Command::Ui(args) => ui::run(&ctx, args)?,
         Command::Ps(args) => ps::run(&ctx, args)?,
         Command::Cancel(args) => cancel::run(&ctx, args)?,
         Command::Completions(_) | Command::Next(_) | Command::Doctor(_) => {}

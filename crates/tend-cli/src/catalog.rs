@@ -13,7 +13,6 @@ use tend_store::{Store, TaskKey, TaskState};
 use crate::context::Context;
 use crate::exit::invalid;
 use crate::load::Loaded;
-use crate::text_cache::{TextCache, now_ns};
 
 /// A loaded task file with the config that applies to it.
 pub struct Entry {
@@ -100,7 +99,6 @@ impl Catalog {
             dirs: Vec::new(),
         };
         let labels = labels(&roots);
-        let cache = TextCache::open(&ctx.paths.state_dir.join("cache").join("task-texts.json"));
         for root in &roots {
             let config = ctx.project_config(&user_config, root)?;
             let label = labels
@@ -114,7 +112,6 @@ impl Catalog {
                 &label,
                 &config,
                 &machine,
-                &cache,
             );
         }
         catalog.add_dir(
@@ -123,9 +120,7 @@ impl Catalog {
             "user",
             &user_config,
             &machine,
-            &cache,
         );
-        cache.save(now_ns());
         Ok(catalog)
     }
 
@@ -136,9 +131,8 @@ impl Catalog {
         label: &str,
         config: &Config,
         machine: &MachineZone,
-        cache: &TextCache,
     ) {
-        let (loaded, errors) = crate::load::load_dir(dir, scope, config, machine, cache);
+        let (loaded, errors) = crate::load::load_dir(dir, scope, config, machine);
         self.errors.extend(errors);
         self.dirs.push((dir.to_path_buf(), label.to_owned()));
         self.entries

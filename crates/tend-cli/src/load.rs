@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 
 use tend_config::{Config, MachineZone, ResolvedTask, Scope, TaskFile, TaskFileError};
 
-use crate::text_cache::TextCache;
-
 /// A task file that parsed, with its settings resolved (or why they could not be).
 pub struct Loaded {
     pub file: TaskFile,
@@ -30,18 +28,10 @@ pub fn load_dir(
     scope: &Scope,
     config: &Config,
     machine: &MachineZone,
-    cache: &TextCache,
 ) -> (Vec<Loaded>, Vec<TaskFileError>) {
     let (paths, mut errors) = task_paths(dir);
     let load = |path: &PathBuf| -> Result<Loaded, Vec<TaskFileError>> {
-        let text = cache.read(path).map_err(|e| {
-            vec![TaskFileError::whole_file(
-                path,
-                format!("cannot read the task file: {e}"),
-                None,
-            )]
-        })?;
-        let file = TaskFile::parse(path, &text, scope.clone())?;
+        let file = TaskFile::load(path, scope.clone())?;
         let resolved = ResolvedTask::resolve(&file, config, machine);
         Ok(Loaded { file, resolved })
     };
@@ -148,8 +138,7 @@ mod tests {
 
         let config = Config::default();
         let machine = MachineZone::detect();
-        let cache = TextCache::open(&dir.path().join("cache.json"));
-        let (loaded, errors) = load_dir(dir.path(), &Scope::User, &config, &machine, &cache);
+        let (loaded, errors) = load_dir(dir.path(), &Scope::User, &config, &machine);
         let (files, want_errors) = tend_config::discover(dir.path(), &Scope::User);
         assert_eq!(errors, want_errors);
         assert_eq!(loaded.len(), 151);
@@ -174,7 +163,6 @@ mod tests {
             &Scope::User,
             &Config::default(),
             &MachineZone::detect(),
-            &TextCache::open(&dir.path().join("cache.json")),
         );
         assert!(loaded.is_empty() && errors.is_empty());
     }

@@ -12,7 +12,6 @@ mod load;
 mod output;
 mod progress;
 mod runref;
-mod text_cache;
 
 use std::process::ExitCode;
 

@@ -92,7 +92,7 @@ fn the_gate_skips_a_run_without_new_input_and_never_calls_the_model() {
     skipped.ok();
     assert_eq!(
         skipped.stdout,
-        "watch: not run, the task's [when] gate says no (gate: no new input); `--force` runs it anyway\n"
+        "repo/watch: not run, the task's [when] gate says no (gate: no new input); `--force` runs it anyway\n"
     );
     assert_eq!(live.mock.requests().len(), 0);
     assert_eq!(run_count(&env), 0);

@@ -271,7 +271,9 @@ fn ctrl_c_during_a_check_cancels_its_run() {
 /// A pseudo-terminal: the test keeps the master; the loop gets the slave as its terminal.
 fn pty() -> (OwnedFd, OwnedFd) {
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    // CLOEXEC: a process another test spawns meanwhile must not inherit the master and keep
+    // the terminal open after this test drops it.
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
     grantpt(&master).unwrap();
     unlockpt(&master).unwrap();
     let name = ptsname(&master, Vec::new()).unwrap();

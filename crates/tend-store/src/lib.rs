@@ -153,6 +153,12 @@ impl Store {
             .idle_timeout(None)
             .max_lifetime(None)
             .test_before_acquire(false)
+            // A statement can make SQLite roll a transaction back by itself (a full disk, an
+            // I/O error); sqlx's own ROLLBACK then fails and it keeps counting the transaction
+            // as open, so every later BEGIN on that connection would fail. Such a connection
+            // is closed and the next write gets a fresh one. (The pool pings a connection on
+            // release, so a dropped transaction's rollback has run by now.)
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_lazy_with(options.clone());
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)

@@ -283,3 +283,47 @@ async fn concurrent_claims_from_two_stores_win_exactly_once() {
     }
     other.close().await;
 }
+
+/// A statement that makes SQLite roll the whole transaction back by itself (a full disk or an
+/// I/O error does; here a trigger's `RAISE(ROLLBACK)`) fails that claim only: the writer
+/// connection is not left counting a transaction that no longer exists, which made every later
+/// write fail with "begin_with at non-zero transaction depth" (found by the fault suite's full
+/// disk).
+#[tokio::test]
+async fn a_transaction_sqlite_rolled_back_by_itself_does_not_block_later_writes() {
+    use sqlx::Executor as _;
+    let t = temp_store().await;
+    let task = task(&t.store, "triage").await;
+    let mut raw = common::raw(&t.path).await;
+    raw.execute(
+        "CREATE TRIGGER fail_claims BEFORE INSERT ON slots WHEN NEW.reason = 'roll back' \
+         BEGIN SELECT RAISE(ROLLBACK, 'the disk is full'); END",
+    )
+    .await
+    .unwrap();
+    let mut failing = slot(task.id, 60, SlotOutcome::Ran);
+    failing.reason = Some("roll back".to_owned());
+    for _ in 0..2 {
+        let err = t
+            .store
+            .claim_slot_with_run(&failing, Trigger::Schedule)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("the disk is full"), "{err}");
+    }
+    for minute in [61, 62] {
+        let claim = t
+            .store
+            .claim_slot_with_run(&slot(task.id, minute, SlotOutcome::Ran), Trigger::Schedule)
+            .await
+            .unwrap();
+        assert!(matches!(claim, ClaimWithRun::Claimed { .. }), "{claim:?}");
+    }
+    assert_eq!(
+        t.store
+            .claim_slot(&slot(task.id, 63, SlotOutcome::Skipped))
+            .await
+            .unwrap(),
+        Claim::Claimed(SlotId::new(2 + 1))
+    );
+}

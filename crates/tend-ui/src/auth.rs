@@ -12,7 +12,9 @@
 //!   the key, embedded in the page's forms), from a page of the dashboard itself (`Origin`,
 //!   else `Referer`, checked).
 //! - Every answer carries a strict Content-Security-Policy (no inline scripts, nothing from
-//!   elsewhere), `X-Frame-Options: DENY`, `nosniff` and `Referrer-Policy: no-referrer`.
+//!   elsewhere), `X-Frame-Options: DENY`, `nosniff` and `Referrer-Policy: same-origin` (no
+//!   address leaves for another site; `no-referrer` would make browsers send `Origin: null`
+//!   with the dashboard's own form posts, which the origin check then refuses).
 
 use std::sync::Arc;
 
@@ -166,7 +168,7 @@ pub async fn protect(State(guard): State<Arc<Guard>>, request: Request, next: Ne
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
     ] {
         if name == header::CACHE_CONTROL && headers.contains_key(header::CACHE_CONTROL) {
@@ -187,7 +189,7 @@ async fn check(guard: &Guard, mut request: Request, next: Next) -> Response {
     if method != Method::GET && method != Method::HEAD && method != Method::POST {
         return error_page(StatusCode::METHOD_NOT_ALLOWED, "Not here.");
     }
-    if request.uri().path().starts_with("/assets/") {
+    if request.uri().path().starts_with("/assets/") || request.uri().path() == "/favicon.ico" {
         return next.run(request).await;
     }
     if let Some(token) = query_token(request.uri()) {

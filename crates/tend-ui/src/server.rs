@@ -18,6 +18,7 @@ use crate::pages::{self, App, AppInner, actions, alive, approvals, costs, run, t
 
 const STYLE: &str = include_str!("../assets/style.css");
 const SCRIPT: &str = include_str!("../assets/app.js");
+const ICON: &str = include_str!("../assets/icon.svg");
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UiOptions {
@@ -106,6 +107,15 @@ pub fn router(handle: Handle, token: &str, port: u16) -> Router {
         .route(
             "/assets/app.js",
             get(|| async { asset("text/javascript", SCRIPT) }),
+        )
+        .route(
+            "/assets/icon.svg",
+            get(|| async { asset("image/svg+xml", ICON) }),
+        )
+        // Browsers ask for it whatever the page says; the pages name the icon above.
+        .route(
+            "/favicon.ico",
+            get(|| async { asset("image/svg+xml", ICON) }),
         )
         .fallback(|| async { pages::error_page(StatusCode::NOT_FOUND, "No such page.") })
         .with_state(app)

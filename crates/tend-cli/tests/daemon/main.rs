@@ -16,3 +16,4 @@ mod faults;
 mod features;
 mod gates;
 mod harness;
+mod ui;

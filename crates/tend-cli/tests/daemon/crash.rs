@@ -123,10 +123,8 @@ pub fn check(home: &Home) -> Tally {
 
 /// Successful runs so far.
 fn succeeded(home: &Home) -> i64 {
-    if !home.db().exists() {
-        return 0;
-    }
-    home.count("SELECT COUNT(*) FROM runs WHERE state = 'succeeded'")
+    home.count_when_ready("SELECT COUNT(*) FROM runs WHERE state = 'succeeded'")
+        .unwrap_or(0)
 }
 
 /// Restarts after a crash and lets a few more slots run, then stops cleanly. Returns when
@@ -260,11 +258,9 @@ pub fn random_kills(home: &mut Home, trials: usize, rng: &mut Lcg) -> i64 {
         }
         let delay = Duration::from_millis(50 + rng.next() % 1950);
         std::thread::sleep(delay);
-        let running = if home.db().exists() {
-            home.count("SELECT COUNT(*) FROM runs WHERE state IN ('preparing', 'running')")
-        } else {
-            0
-        };
+        let running = home
+            .count_when_ready("SELECT COUNT(*) FROM runs WHERE state IN ('preparing', 'running')")
+            .unwrap_or(0);
         home.kill();
         cut_runs += running;
     }

@@ -2,7 +2,7 @@
 //! tend home of its own, all at once; then one table (trials, faults injected, runs, runs
 //! lost, slots fired twice) and the two zeros asserted.
 //!
-//! - SIGKILL at random moments (the crash tests' kills, `TEND_FAULT_KILLS` of them, default 12);
+//! - SIGKILL at random moments (the crash tests' kills, `TEND_FAULT_KILLS` of them, default 20);
 //! - the model server answering 429, 529 and 500 (`retry-after: 0`), cutting streams (the
 //!   connection dropped, a clean early end, an in-stream error event) and sending malformed
 //!   SSE (the scripted model server speaking the Anthropic wire format);
@@ -102,8 +102,9 @@ fn sigkills() -> Row {
     let trials: usize = std::env::var("TEND_FAULT_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(12);
-    let mut rng = Lcg(crash::crash_seed());
+        .unwrap_or(20);
+    let seed = crash::crash_seed();
+    let mut rng = Lcg(seed);
     let mut home = crash::kill_home();
     let seen = crash::random_kills(&mut home, trials, &mut rng);
     let stopping = crash::recover(&mut home);
@@ -117,7 +118,10 @@ fn sigkills() -> Row {
         runs: a.runs,
         lost: a.lost,
         doubled: a.doubled,
-        note: format!("{seen} runs seen running at a kill, {cut} interrupted and retried"),
+        note: format!(
+            "{seen} runs seen running at a kill, {cut} interrupted and retried \
+             (TEND_CRASH_SEED={seed} replays the kills)"
+        ),
     }
 }
 
@@ -493,6 +497,9 @@ fn fault_suite_loses_no_run_and_fires_no_slot_twice() {
         started.elapsed().as_secs_f64()
     ));
     eprintln!("fault suite report:{table}");
+    // Passing tests' output is captured: scripts/test prints this file after the tests.
+    let report = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fault-report.md");
+    std::fs::write(&report, format!("fault suite report:{table}")).unwrap();
     assert_eq!(
         broken,
         Vec::<&str>::new(),

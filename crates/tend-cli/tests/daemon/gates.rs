@@ -44,7 +44,7 @@ fn a_gated_slot_is_skipped_with_its_reason_and_no_model_call() {
     let skipped = "SELECT COUNT(*) FROM slots s JOIN tasks t ON t.id = s.task_id \
                    WHERE t.name = 'watch' AND s.outcome = 'skipped' AND s.reason = 'gate: no new input'";
     home.wait_for("a slot skipped by the gate", || {
-        (home.db().exists() && home.count(skipped) >= 2).then_some(())
+        (home.count_when_ready(skipped)? >= 2).then_some(())
     });
     assert_eq!(home.count("SELECT COUNT(*) FROM runs"), 0);
     assert_eq!(mock.requests().len(), 0);

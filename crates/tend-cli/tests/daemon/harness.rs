@@ -198,6 +198,30 @@ impl Home {
             .unwrap_or_else(|| panic!("{query} gave {rows:?}"))
     }
 
+    /// One number once the daemon has created the store and its schema (`None` before: the
+    /// file can exist while the daemon is still creating its tables).
+    pub fn count_when_ready(&self, query: &str) -> Option<i64> {
+        if !self.db().exists() {
+            return None;
+        }
+        let out = Command::new("sqlite3")
+            .arg(self.db())
+            .arg(query)
+            .output()
+            .expect("the sqlite3 CLI (scripts/test installs it)");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() && stderr.contains("no such table") {
+            return None;
+        }
+        assert!(out.status.success(), "sqlite3 {query}: {stderr}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        Some(
+            text.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{query} gave {text:?}")),
+        )
+    }
+
     /// Waits until at least `n` slots of `task` have a run that succeeded.
     pub fn wait_for_runs(&self, task: &str, n: i64) {
         let query = format!(
@@ -205,7 +229,7 @@ impl Home {
              WHERE t.name = '{task}' AND r.state = 'succeeded'"
         );
         self.wait_for(&format!("{n} successful runs of {task}"), || {
-            (self.db().exists() && self.count(&query) >= n).then_some(())
+            (self.count_when_ready(&query)? >= n).then_some(())
         });
     }
 }

@@ -1,11 +1,23 @@
-//! A proposal's diff as lines coloured by what they are: file headers, hunk headers, added and
-//! removed lines. No language highlighting: the colours say what changed, nothing more.
+//! A proposal's diff as lines coloured by what they are (file headers, hunk headers, added and
+//! removed lines), their code coloured by its syntax ([`super::syntax`]) where the file's
+//! language is known.
+
+use super::syntax::{Lang, Token, tokens};
 
 /// One line of a diff and its kind (a CSS class).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffLine {
     pub class: &'static str,
     pub text: String,
+    /// The line in coloured pieces (one plain piece where there is no colouring).
+    pub parts: Vec<Token>,
+}
+
+fn plain(text: &str) -> Vec<Token> {
+    vec![Token {
+        class: "",
+        text: text.to_owned(),
+    }]
 }
 
 /// A file's part of the diff.
@@ -79,9 +91,24 @@ pub fn parse(text: &str) -> Diff {
             continue;
         }
         shown += 1;
+        let parts = match (Lang::of(&file.name), class) {
+            (Some(lang), "add" | "del" | "ctx") if !line.is_empty() => {
+                let sign = line.chars().next().map_or(0, char::len_utf8);
+                let mut parts = plain(&line[..sign]);
+                for token in tokens(lang, &line[sign..]) {
+                    match parts.last_mut() {
+                        Some(last) if last.class == token.class => last.text.push_str(&token.text),
+                        _ => parts.push(token),
+                    }
+                }
+                parts
+            }
+            _ => plain(line),
+        };
         file.lines.push(DiffLine {
             class,
             text: line.to_owned(),
+            parts,
         });
     }
     Diff { files, cut }
@@ -108,6 +135,29 @@ mod tests {
         assert_eq!(
             classes,
             vec!["meta", "meta", "meta", "meta", "hunk", "del", "add", "ctx"]
+        );
+        // Code lines are coloured by the file's language, their sign kept plain.
+        let added: Vec<(&str, &str)> = file.lines[6]
+            .parts
+            .iter()
+            .map(|t| (t.class, t.text.as_str()))
+            .collect();
+        assert_eq!(added, vec![("", "+echo hello")]);
+        let diff = parse("diff --git a/x.rs b/x.rs\n@@ -1 +1 @@\n+let s = \"hi\";\n");
+        let parts: Vec<(&str, &str)> = diff.files[0].lines[2]
+            .parts
+            .iter()
+            .map(|t| (t.class, t.text.as_str()))
+            .collect();
+        assert_eq!(
+            parts,
+            vec![
+                ("", "+"),
+                ("tok-k", "let"),
+                ("", " s = "),
+                ("tok-s", "\"hi\""),
+                ("", ";")
+            ]
         );
     }
 }

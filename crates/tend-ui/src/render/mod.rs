@@ -3,4 +3,5 @@
 pub mod chart;
 pub mod diff;
 pub mod markdown;
+pub mod syntax;
 pub mod transcript;

@@ -195,7 +195,7 @@ port = 7777
 const ERROR_CASES: &[(&str, &str)] = &[
     (
         "[ui]\nport = 80\n",
-        "config.toml:2:8: error: `port` must be an integer from 1024 to 65535, not 80",
+        "config.toml:2:8: error: `ui.port` must be an integer from 1024 to 65535, not 80",
     ),
     (
         "[providers.anthropic]\napi_key = \"sk-ant-123\"\n",

@@ -88,6 +88,14 @@ fn parse(args: &[String]) -> Result<Options> {
     if o.runs == 0 {
         bail!("--runs must be at least 1");
     }
+    // The programs run in scratch folders: a relative path would name nothing there.
+    for path in [&mut o.tend, &mut o.claude, &mut o.tcs] {
+        if path.is_relative() {
+            *path = std::env::current_dir()
+                .context("the current folder")?
+                .join(&*path);
+        }
+    }
     Ok(o)
 }
 
@@ -406,5 +414,10 @@ mod tests {
         assert!(parse(&args(&["--runs", "0"])).is_err());
         assert!(parse(&args(&["--bogus"])).is_err());
         assert!(parse(&args(&["--runs"])).is_err());
+        let o = parse(&args(&["--tend", "target/release/tend"])).unwrap();
+        assert_eq!(
+            o.tend,
+            std::env::current_dir().unwrap().join("target/release/tend")
+        );
     }
 }

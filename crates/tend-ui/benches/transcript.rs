@@ -32,7 +32,7 @@ fn write_transcript(path: &Path) -> u64 {
             serde_json::json!({"type":"assistant_text","turn":turn,"text":format!("Turn {turn}: I will run the tests again and look at the failures.\nThen fix the next one.")}),
             serde_json::json!({"type":"tool_call","turn":turn,"id":format!("t{turn}"),"name":"bash","input":{"command":"cargo test --workspace 2>&1 | tail -40"}}),
             serde_json::json!({"type":"decision","turn":turn,"id":format!("t{turn}"),"verdict":"allow","because":"rule bash(cargo test *)"}),
-            serde_json::json!({"type":"tool_result","turn":turn,"id":format!("t{turn}"),"name":"bash","is_error":false,"content":output,"detail":{"kind":"bash","exit_code":0},"duration_ms":1234}),
+            serde_json::json!({"type":"tool_result","turn":turn,"id":format!("t{turn}"),"name":"bash","is_error":false,"content":output,"detail":{"kind":"bash","command":"cargo test --workspace 2>&1 | tail -40","exit_code":0,"signal":null,"timed_out":false,"duration_ms":1234,"stdout_bytes":output.len(),"stderr_bytes":0,"truncated":false},"duration_ms":1234}),
             serde_json::json!({"type":"usage","turn":turn,"usage":{"input_tokens":12000,"output_tokens":300,"cache_read_tokens":0,"cache_write_tokens":0},"cost_micro_usd":41000}),
         ];
         for mut e in events {

@@ -296,7 +296,8 @@ pub fn view<'a>(run: &'a str, v: &Value, tz: &TimeZone) -> EventView<'a> {
             e.title = format!("gate: {verdict} ({})", text(v, "because"));
         }
         "parked" => {
-            e.icon = "⏸";
+            // Icons are glyphs Debian's default fonts (DejaVu) have: no emoji font is assumed.
+            e.icon = "‖";
             e.title = format!(
                 "{} waits for a human ({})",
                 text(v, "name"),
@@ -313,11 +314,11 @@ pub fn view<'a>(run: &'a str, v: &Value, tz: &TimeZone) -> EventView<'a> {
             };
         }
         "refused" => {
-            e.icon = "⛔";
+            e.icon = "⊘";
             e.title = format!("{} refused: {}", text(v, "name"), text(v, "reason"));
         }
         "mcp_server" => {
-            e.icon = "⛁";
+            e.icon = "◇";
             e.title = format!(
                 "MCP server {}: {} ({} tools){}",
                 text(v, "server"),

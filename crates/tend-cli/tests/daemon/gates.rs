@@ -3,7 +3,6 @@
 //! and the model reads them.
 
 use std::io::Write as _;
-use std::process::Stdio;
 
 use pretty_assertions::assert_eq;
 use serde_json::json;
@@ -31,16 +30,11 @@ fn a_gated_slot_is_skipped_with_its_reason_and_no_model_call() {
             api_log.display()
         ),
     );
-    let log_file = std::fs::File::create(home.env.root.join("daemon-gates.log")).unwrap();
-    let daemon = home
-        .command(&["daemon"])
-        .env("ANTHROPIC_BASE_URL", mock.base_url())
-        .env("ANTHROPIC_API_KEY", "test-key")
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .unwrap();
-    home.daemon = Some(daemon);
+    home.extra_env = vec![
+        ("ANTHROPIC_BASE_URL".into(), mock.base_url()),
+        ("ANTHROPIC_API_KEY".into(), "test-key".into()),
+    ];
+    home.start(None);
     let skipped = "SELECT COUNT(*) FROM slots s JOIN tasks t ON t.id = s.task_id \
                    WHERE t.name = 'watch' AND s.outcome = 'skipped' AND s.reason = 'gate: no new input'";
     home.wait_for("a slot skipped by the gate", || {

@@ -205,6 +205,7 @@ impl Home {
             return None;
         }
         let out = Command::new("sqlite3")
+            .args(BUSY_WAIT)
             .arg(self.db())
             .arg(query)
             .output()
@@ -247,8 +248,13 @@ pub fn write_atomically(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
+/// The sqlite3 CLI gives up at once on a lock ("database is locked") unless told to wait; the
+/// daemon holds the write lock while it creates the schema, and a reader can meet it then.
+const BUSY_WAIT: [&str; 2] = ["-cmd", ".timeout 10000"];
+
 pub fn sql(db: &Path, query: &str) -> Vec<Vec<String>> {
     let out = Command::new("sqlite3")
+        .args(BUSY_WAIT)
         .arg(db)
         .arg(query)
         .output()

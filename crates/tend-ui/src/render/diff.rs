@@ -2,28 +2,22 @@
 //! removed lines), their code coloured by its syntax ([`super::syntax`]) where the file's
 //! language is known.
 
-use super::syntax::{Lang, Token, tokens};
+use super::syntax::{self, Lang, Token, push_piece};
 
 /// One line of a diff and its kind (a CSS class).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffLine {
     pub class: &'static str,
-    pub text: String,
     /// The line in coloured pieces (one plain piece where there is no colouring).
     pub parts: Vec<Token>,
-}
-
-fn plain(text: &str) -> Vec<Token> {
-    vec![Token {
-        class: "",
-        text: text.to_owned(),
-    }]
 }
 
 /// A file's part of the diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffFile {
     pub name: String,
+    /// The language its code lines are coloured as, from its name.
+    lang: Option<Lang>,
     pub added: usize,
     pub removed: usize,
     pub lines: Vec<DiffLine>,
@@ -46,6 +40,7 @@ pub fn parse(text: &str) -> Diff {
         if let Some(rest) = line.strip_prefix("diff --git ") {
             let name = rest.rsplit_once(" b/").map_or(rest, |(_, b)| b).to_owned();
             files.push(DiffFile {
+                lang: Lang::of(&name),
                 name,
                 added: 0,
                 removed: 0,
@@ -55,6 +50,7 @@ pub fn parse(text: &str) -> Diff {
         if files.is_empty() {
             files.push(DiffFile {
                 name: String::new(),
+                lang: None,
                 added: 0,
                 removed: 0,
                 lines: Vec::new(),
@@ -91,25 +87,17 @@ pub fn parse(text: &str) -> Diff {
             continue;
         }
         shown += 1;
-        let parts = match (Lang::of(&file.name), class) {
+        let mut parts = Vec::new();
+        match (file.lang, class) {
             (Some(lang), "add" | "del" | "ctx") if !line.is_empty() => {
+                // The sign stays plain; the code after it is coloured.
                 let sign = line.chars().next().map_or(0, char::len_utf8);
-                let mut parts = plain(&line[..sign]);
-                for token in tokens(lang, &line[sign..]) {
-                    match parts.last_mut() {
-                        Some(last) if last.class == token.class => last.text.push_str(&token.text),
-                        _ => parts.push(token),
-                    }
-                }
-                parts
+                push_piece(&mut parts, "", &line[..sign]);
+                syntax::extend(&mut parts, lang, &line[sign..]);
             }
-            _ => plain(line),
-        };
-        file.lines.push(DiffLine {
-            class,
-            text: line.to_owned(),
-            parts,
-        });
+            _ => push_piece(&mut parts, "", line),
+        }
+        file.lines.push(DiffLine { class, parts });
     }
     Diff { files, cut }
 }
@@ -118,6 +106,13 @@ pub fn parse(text: &str) -> Diff {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    fn pieces(line: &DiffLine) -> Vec<(&str, &str)> {
+        line.parts
+            .iter()
+            .map(|t| (t.class, t.text.as_str()))
+            .collect()
+    }
 
     #[test]
     fn lines_are_classified_per_file() {
@@ -137,20 +132,10 @@ mod tests {
             vec!["meta", "meta", "meta", "meta", "hunk", "del", "add", "ctx"]
         );
         // Code lines are coloured by the file's language, their sign kept plain.
-        let added: Vec<(&str, &str)> = file.lines[6]
-            .parts
-            .iter()
-            .map(|t| (t.class, t.text.as_str()))
-            .collect();
-        assert_eq!(added, vec![("", "+echo hello")]);
+        assert_eq!(pieces(&file.lines[6]), vec![("", "+echo hello")]);
         let diff = parse("diff --git a/x.rs b/x.rs\n@@ -1 +1 @@\n+let s = \"hi\";\n");
-        let parts: Vec<(&str, &str)> = diff.files[0].lines[2]
-            .parts
-            .iter()
-            .map(|t| (t.class, t.text.as_str()))
-            .collect();
         assert_eq!(
-            parts,
+            pieces(&diff.files[0].lines[2]),
             vec![
                 ("", "+"),
                 ("tok-k", "let"),

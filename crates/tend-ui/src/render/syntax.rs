@@ -117,16 +117,27 @@ impl Lang {
     }
 }
 
-/// One line of code as coloured pieces.
-pub fn tokens(lang: Lang, line: &str) -> Vec<Token> {
-    let mut out: Vec<Token> = Vec::new();
-    let mut push = |class: &'static str, text: &str| match out.last_mut() {
+/// Appends a piece, joined to the last one when they have the same class.
+pub fn push_piece(out: &mut Vec<Token>, class: &'static str, text: &str) {
+    match out.last_mut() {
         Some(last) if last.class == class => last.text.push_str(text),
         _ => out.push(Token {
             class,
             text: text.to_owned(),
         }),
-    };
+    }
+}
+
+/// One line of code as coloured pieces.
+pub fn tokens(lang: Lang, line: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    extend(&mut out, lang, line);
+    out
+}
+
+/// Appends one line of code as coloured pieces to `out` (after a diff line's sign, say).
+pub fn extend(out: &mut Vec<Token>, lang: Lang, line: &str) {
+    let mut push = |class: &'static str, text: &str| push_piece(out, class, text);
     let mut i = 0;
     let bytes = line.as_bytes();
     while i < line.len() {
@@ -179,7 +190,6 @@ pub fn tokens(lang: Lang, line: &str) -> Vec<Token> {
         push("", &rest[..c.len_utf8()]);
         i += c.len_utf8();
     }
-    out
 }
 
 #[cfg(test)]
@@ -234,10 +244,7 @@ mod tests {
             vec![("", "a1 = b2".to_owned())]
         );
         let text = "ünïcode \"é\" 1é";
-        let joined: String = tokens(Lang::CLike, text)
-            .into_iter()
-            .map(|t| t.text)
-            .collect();
+        let joined: String = shown(Lang::CLike, text).into_iter().map(|t| t.1).collect();
         assert_eq!(joined, text);
     }
 

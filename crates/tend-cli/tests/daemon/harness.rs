@@ -191,11 +191,7 @@ impl Home {
 
     /// One number.
     pub fn count(&self, query: &str) -> i64 {
-        let rows = self.sql(query);
-        rows.first()
-            .and_then(|r| r.first())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{query} gave {rows:?}"))
+        number(query, &self.sql(query))
     }
 
     /// One number once the daemon has created the store and its schema (`None` before: the
@@ -204,23 +200,11 @@ impl Home {
         if !self.db().exists() {
             return None;
         }
-        let out = Command::new("sqlite3")
-            .args(BUSY_WAIT)
-            .arg(self.db())
-            .arg(query)
-            .output()
-            .expect("the sqlite3 CLI (scripts/test installs it)");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() && stderr.contains("no such table") {
-            return None;
+        match try_sql(&self.db(), query) {
+            Ok(rows) => Some(number(query, &rows)),
+            Err(stderr) if stderr.contains("no such table") => None,
+            Err(stderr) => panic!("sqlite3 {query}: {stderr}"),
         }
-        assert!(out.status.success(), "sqlite3 {query}: {stderr}");
-        let text = String::from_utf8(out.stdout).unwrap();
-        Some(
-            text.trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("{query} gave {text:?}")),
-        )
     }
 
     /// Waits until at least `n` slots of `task` have a run that succeeded.
@@ -248,25 +232,36 @@ pub fn write_atomically(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
+/// The one number a query gave.
+fn number(query: &str, rows: &[Vec<String>]) -> i64 {
+    rows.first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{query} gave {rows:?}"))
+}
+
 /// The sqlite3 CLI gives up at once on a lock ("database is locked") unless told to wait; the
 /// daemon holds the write lock while it creates the schema, and a reader can meet it then.
 const BUSY_WAIT: [&str; 2] = ["-cmd", ".timeout 10000"];
 
 pub fn sql(db: &Path, query: &str) -> Vec<Vec<String>> {
+    try_sql(db, query).unwrap_or_else(|stderr| panic!("sqlite3 {query}: {stderr}"))
+}
+
+/// Rows of a query, or what sqlite3 said on failing.
+fn try_sql(db: &Path, query: &str) -> Result<Vec<Vec<String>>, String> {
     let out = Command::new("sqlite3")
         .args(BUSY_WAIT)
         .arg(db)
         .arg(query)
         .output()
         .expect("the sqlite3 CLI (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "sqlite3 {query}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| l.split('|').map(str::to_owned).collect())
-        .collect()
+        .collect())
 }

@@ -21,6 +21,7 @@ mod paths;
 mod read;
 mod resolve;
 mod ser;
+pub mod sensitive;
 mod task;
 mod units;
 mod write;
@@ -39,9 +40,9 @@ pub use paths::{Paths, PathsError, ProjectPaths, find_project};
 pub use resolve::ResolvedTask;
 pub use task::{
     Anchor, CatchUp, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_CATCH_UP_WINDOW, DEFAULT_INPUT_MAX_BYTES,
-    DEFAULT_MAX_TURNS, DEFAULT_TIMEOUT, Engine, Input, InputSource, McpServer, McpTransport,
-    ModelRef, Notify, NotifyOn, Overlap, Permissions, Provider, Sandbox, SandboxMode, Schedule,
-    Scope, TaskDef, TaskFile, When, check_task_name, discover,
+    DEFAULT_MAX_DISK, DEFAULT_MAX_TURNS, DEFAULT_TIMEOUT, Engine, Input, InputSource, McpServer,
+    McpTransport, ModelRef, Notify, NotifyOn, Overlap, Permissions, Provider, Sandbox, SandboxMode,
+    Schedule, Scope, TaskDef, TaskFile, When, check_task_name, discover,
 };
 pub use units::{Money, Size, ValueError};
 pub use write::{

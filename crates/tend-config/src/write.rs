@@ -11,8 +11,8 @@ use crate::error::{TaskFileError, render_errors};
 use crate::keyword::Keyword;
 use crate::task::frontmatter;
 use crate::task::{
-    DEFAULT_CATCH_UP_WINDOW, DEFAULT_INPUT_MAX_BYTES, Input, InputSource, McpServer, McpTransport,
-    Notify, SandboxMode, Scope, TaskDef, TaskFile, When,
+    DEFAULT_CATCH_UP_WINDOW, DEFAULT_INPUT_MAX_BYTES, DEFAULT_MAX_DISK, Input, InputSource,
+    McpServer, McpTransport, Notify, SandboxMode, Scope, TaskDef, TaskFile, When,
 };
 
 /// A task to write out: its definition and its prompt.
@@ -168,7 +168,8 @@ pub fn render_task_file(task: &NewTask) -> String {
     let sandbox = &def.sandbox;
     let sandbox_lists_empty = sandbox.network.is_empty()
         && sandbox.deny_read.is_empty()
-        && sandbox.allow_write.is_empty();
+        && sandbox.allow_write.is_empty()
+        && sandbox.max_disk == DEFAULT_MAX_DISK;
     if sandbox_lists_empty && sandbox.mode == SandboxMode::Off {
         doc["sandbox"] = value("off");
     }
@@ -217,6 +218,9 @@ pub fn render_task_file(task: &NewTask) -> String {
                 let texts: Vec<String> = paths.iter().map(|p| path_str(p)).collect();
                 t[key] = value(strings(texts.iter().map(String::as_str)));
             }
+        }
+        if sandbox.max_disk != DEFAULT_MAX_DISK {
+            t["max_disk"] = value(sandbox.max_disk.to_string());
         }
         doc["sandbox"] = Item::Table(t);
     }

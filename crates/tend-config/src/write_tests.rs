@@ -87,6 +87,7 @@ deny = ["read(~/.ssh/**)"]
 mode = "off"
 network = ["*.github.com"]
 allow_write = ["/tmp/cache"]
+max_disk = "20MB"
 
 [mcp.servers.files]
 command = "npx"

@@ -25,6 +25,8 @@ pub const DEFAULT_CATCH_UP_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600)
 pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Default for an input's `max_bytes`.
 pub const DEFAULT_INPUT_MAX_BYTES: Size = Size(200_000);
+/// Default for `[sandbox] max_disk`: what a run may add to its private tmp and its worktree.
+pub const DEFAULT_MAX_DISK: Size = Size(1_000_000_000);
 
 /// Everything a task file's front matter says, validated.
 ///
@@ -311,6 +313,8 @@ pub struct Sandbox {
     pub deny_read: Vec<PathBuf>,
     /// Paths writable besides the worktree and the private tmp.
     pub allow_write: Vec<PathBuf>,
+    /// Disk a run may use: its private tmp plus what its worktree grows by (`max_disk`).
+    pub max_disk: Size,
 }
 
 impl Default for Sandbox {
@@ -320,6 +324,7 @@ impl Default for Sandbox {
             network: Vec::new(),
             deny_read: Vec::new(),
             allow_write: Vec::new(),
+            max_disk: DEFAULT_MAX_DISK,
         }
     }
 }

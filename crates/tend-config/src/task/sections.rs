@@ -11,8 +11,8 @@ use crate::keyword::Keyword;
 use crate::names::{Domain, check_env_name};
 use crate::read::{Field, Problem, TableReader, Zero, optional};
 use crate::task::def::{
-    DEFAULT_INPUT_MAX_BYTES, Input, InputSource, McpServer, McpTransport, Notify, NotifyOn,
-    Permissions, Sandbox, SandboxMode, When,
+    DEFAULT_INPUT_MAX_BYTES, DEFAULT_MAX_DISK, Input, InputSource, McpServer, McpTransport, Notify,
+    NotifyOn, Permissions, Sandbox, SandboxMode, When,
 };
 use crate::units::Size;
 
@@ -189,12 +189,14 @@ pub(crate) fn sandbox(f: &Field<'_, '_>) -> Option<Sandbox> {
             };
             let deny_read = paths(&mut t, "deny_read");
             let allow_write = paths(&mut t, "allow_write");
+            let max_disk = t.get("max_disk").map(|f| max_disk(&f));
             t.finish();
             Some(Sandbox {
                 mode: mode.unwrap_or(Some(SandboxMode::Auto))?,
                 network: network?,
                 deny_read: deny_read?,
                 allow_write: allow_write?,
+                max_disk: max_disk.unwrap_or(Some(DEFAULT_MAX_DISK))?,
             })
         }
         _ => {
@@ -205,6 +207,22 @@ pub(crate) fn sandbox(f: &Field<'_, '_>) -> Option<Sandbox> {
             None
         }
     }
+}
+
+/// `max_disk = "1GB"`: a size, more than zero (a run that may not write a byte cannot even
+/// create a file in its tmp).
+fn max_disk(f: &Field<'_, '_>) -> Option<Size> {
+    let size = size(f)?;
+    if size.bytes() == 0 {
+        f.error(
+            "`max_disk` must be more than zero",
+            Some(format!(
+                "it bounds what a run writes to its tmp and worktree; the default is `{DEFAULT_MAX_DISK}`"
+            )),
+        );
+        return None;
+    }
+    Some(size)
 }
 
 /// MCP server names end up in rule names (`mcp__server__tool`), so they follow the same syntax.

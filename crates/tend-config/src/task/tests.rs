@@ -119,6 +119,7 @@ fn design_example_parses_into_the_expected_definition() {
         ],
         deny_read: vec![],
         allow_write: vec![],
+        max_disk: DEFAULT_MAX_DISK,
     };
     def.mcp = BTreeMap::from([(
         "linear".to_owned(),
@@ -298,7 +299,28 @@ fn sandbox_is_a_string_or_a_table() {
             network: vec![],
             deny_read: vec!["~/secrets".into()],
             allow_write: vec!["/tmp/cache".into()],
+            max_disk: DEFAULT_MAX_DISK,
         }
+    );
+    assert_eq!(
+        with("[sandbox]\nmax_disk = \"200MB\"").unwrap().max_disk,
+        Size(200_000_000)
+    );
+    assert_eq!(
+        with("[sandbox]\nmax_disk = 4096").unwrap().max_disk,
+        Size(4096)
+    );
+    assert_eq!(
+        render_errors(&with("[sandbox]\nmax_disk = \"lots\"").unwrap_err()),
+        ".tend/tasks/triage.md:4:12: error: `lots` is not a size\n  hint: write sizes like `200KB`, `1.5MB`, `512KiB` or a number of bytes"
+    );
+    assert_eq!(
+        render_errors(&with("[sandbox]\nmax_disk = \"2TB\"").unwrap_err()),
+        ".tend/tasks/triage.md:4:14: error: unknown size unit `TB`\n  hint: units are B, KB, MB, GB (1000) and KiB, MiB, GiB (1024); write sizes like `200KB`, `1.5MB`, `512KiB` or a number of bytes"
+    );
+    assert_eq!(
+        render_errors(&with("[sandbox]\nmax_disk = 0").unwrap_err()),
+        ".tend/tasks/triage.md:4:12: error: `max_disk` must be more than zero\n  hint: it bounds what a run writes to its tmp and worktree; the default is `1GB`"
     );
     assert_eq!(
         render_errors(&with("sandbox = true").unwrap_err()),

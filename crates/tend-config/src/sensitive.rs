@@ -1,0 +1,616 @@
+//! Which changes of a proposal are *sensitive*: applying them can make code run, or grant
+//! power, without anyone running the code the proposal changed. tend's own tasks and config
+//! (what runs, when, unsandboxed or not), CI configuration, git hooks and git's config files,
+//! configuration an editor, shell or package manager runs code from when it opens the folder,
+//! code owners, submodules, and symlinks that leave the repository or lead to one of those.
+//!
+//! Ordinary source files (`src/tend.rs`, a `Makefile`, `package.json`) are code a reviewer
+//! reads as code; these are the files a reviewer skims past as "settings" while they grant a
+//! run more than its sandbox did. The classification reads the proposal's patch (`git diff
+//! --binary`, the file `tend apply` applies), so what is flagged is what would land.
+//!
+//! One classifier for every place that shows or applies a proposal: the report, `tend review`,
+//! `tend apply`, the dashboard and the notification.
+
+use std::fmt;
+
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+/// Why a change is sensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SensitiveKind {
+    /// `.tend/`: tasks and config decide what runs, when, with which sandbox and provider.
+    Tend,
+    /// CI configuration: runs code on the CI machines, with their secrets.
+    Ci,
+    /// Git hooks and hook managers: code that runs on commit, push or checkout.
+    GitHook,
+    /// Git's own config files: filters, remotes, submodule URLs.
+    GitConfig,
+    /// Configuration an editor, shell or package manager runs code from.
+    DevTool,
+    /// Code owners: who must review what.
+    CodeOwners,
+    /// A submodule (a gitlink): code from another repository.
+    Submodule,
+    /// A symlink whose target is outside the repository (or may be: `a/../..`).
+    SymlinkOutside { target: String },
+    /// A symlink into one of the paths above.
+    SymlinkToSensitive { target: String },
+    /// A symlink whose target the patch does not show.
+    SymlinkUnknown,
+}
+
+impl SensitiveKind {
+    /// A short stable name (`tend`, `ci`, `symlink_outside`, …), for JSON and scripts.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SensitiveKind::Tend => "tend",
+            SensitiveKind::Ci => "ci",
+            SensitiveKind::GitHook => "git_hook",
+            SensitiveKind::GitConfig => "git_config",
+            SensitiveKind::DevTool => "dev_tool",
+            SensitiveKind::CodeOwners => "code_owners",
+            SensitiveKind::Submodule => "submodule",
+            SensitiveKind::SymlinkOutside { .. } => "symlink_outside",
+            SensitiveKind::SymlinkToSensitive { .. } => "symlink_to_sensitive",
+            SensitiveKind::SymlinkUnknown => "symlink_unknown",
+        }
+    }
+
+    /// The symlink's target, for the symlink kinds.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            SensitiveKind::SymlinkOutside { target }
+            | SensitiveKind::SymlinkToSensitive { target } => Some(target),
+            SensitiveKind::Tend
+            | SensitiveKind::Ci
+            | SensitiveKind::GitHook
+            | SensitiveKind::GitConfig
+            | SensitiveKind::DevTool
+            | SensitiveKind::CodeOwners
+            | SensitiveKind::Submodule
+            | SensitiveKind::SymlinkUnknown => None,
+        }
+    }
+}
+
+impl fmt::Display for SensitiveKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SensitiveKind::Tend => {
+                f.write_str("tend tasks or config (what runs, when, with which sandbox)")
+            }
+            SensitiveKind::Ci => f.write_str("CI configuration (runs code with CI's secrets)"),
+            SensitiveKind::GitHook => f.write_str("git hooks (run on commit, push or checkout)"),
+            SensitiveKind::GitConfig => {
+                f.write_str("git configuration (filters, remotes, submodule URLs)")
+            }
+            SensitiveKind::DevTool => f.write_str(
+                "editor, shell or package-manager configuration (runs code when the folder is opened or built)",
+            ),
+            SensitiveKind::CodeOwners => f.write_str("code owners (who must review changes)"),
+            SensitiveKind::Submodule => f.write_str("a submodule (code from another repository)"),
+            SensitiveKind::SymlinkOutside { target } => {
+                write!(f, "a symlink out of the repository, to `{target}`")
+            }
+            SensitiveKind::SymlinkToSensitive { target } => {
+                write!(f, "a symlink to `{target}`, a sensitive path")
+            }
+            SensitiveKind::SymlinkUnknown => {
+                f.write_str("a symlink whose target the patch does not show")
+            }
+        }
+    }
+}
+
+/// One sensitive change: a path of the proposal and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensitiveChange {
+    /// The path in the repository, as the patch names it.
+    pub path: String,
+    pub kind: SensitiveKind,
+}
+
+impl fmt::Display for SensitiveChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.kind)
+    }
+}
+
+/// `{"path": …, "kind": "ci", "why": "…", "target": …}`: the kind by its name, with the text
+/// a human reads.
+impl Serialize for SensitiveChange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("SensitiveChange", 4)?;
+        st.serialize_field("path", &self.path)?;
+        st.serialize_field("kind", self.kind.name())?;
+        st.serialize_field("why", &self.kind.to_string())?;
+        st.serialize_field("target", &self.kind.target())?;
+        st.end()
+    }
+}
+
+/// The sensitive changes of a patch (the output of `git diff`), in the patch's order: every
+/// path a file's entry names (old and new side of a rename, a deleted file too: deleting a CI
+/// check or a hook grants power as well), and each added symlink's target.
+pub fn sensitive_changes(patch: &str) -> Vec<SensitiveChange> {
+    let mut out = Vec::new();
+    for entry in entries(patch) {
+        let mut push = |path: &str, kind: SensitiveKind| {
+            let change = SensitiveChange {
+                path: path.to_owned(),
+                kind,
+            };
+            if !out.contains(&change) {
+                out.push(change);
+            }
+        };
+        let shown = entry.shown_path();
+        for path in &entry.paths {
+            if let Some(kind) = classify_path(path) {
+                push(path, kind);
+            }
+        }
+        match entry.new_mode {
+            Some(Mode::Symlink) => {
+                let kind = match &entry.symlink_target {
+                    Some(target) => classify_symlink(&shown, target),
+                    None => Some(SensitiveKind::SymlinkUnknown),
+                };
+                if let Some(kind) = kind {
+                    push(&shown, kind);
+                }
+            }
+            Some(Mode::Gitlink) => push(&shown, SensitiveKind::Submodule),
+            Some(Mode::Other) | None => {}
+        }
+    }
+    out
+}
+
+/// Whether a path in the repository is sensitive by its name alone. Names are compared without
+/// case: on a case-insensitive file system `.GitHub/Workflows` is `.github/workflows`.
+pub fn classify_path(path: &str) -> Option<SensitiveKind> {
+    let lower = path.to_lowercase();
+    let parts: Vec<&str> = lower.split('/').filter(|p| !p.is_empty()).collect();
+    let base = *parts.last()?;
+    let dirs = &parts[..parts.len() - 1];
+    if parts.contains(&".tend") {
+        return Some(SensitiveKind::Tend);
+    }
+    if parts.contains(&".git") {
+        return Some(SensitiveKind::GitConfig);
+    }
+    let has_dir = |names: &[&str]| dirs.iter().any(|d| names.contains(d));
+    let in_github = |sub: &[&str]| {
+        dirs.windows(2)
+            .any(|w| w[0] == ".github" && sub.contains(&w[1]))
+    };
+    if in_github(&["workflows", "actions"])
+        || dirs
+            .windows(2)
+            .any(|w| matches!(w[0], ".gitea" | ".forgejo") && w[1] == "workflows")
+        || has_dir(CI_DIRS)
+        || CI_FILES.contains(&base)
+        || base.starts_with("jenkinsfile")
+    {
+        return Some(SensitiveKind::Ci);
+    }
+    if has_dir(HOOK_DIRS)
+        || HOOK_FILES.contains(&base)
+        || base.starts_with(".lintstagedrc")
+        || base.starts_with("lint-staged.config.")
+        || base.starts_with(".huskyrc")
+        || base.starts_with(".simple-git-hooks")
+        || base.starts_with("simple-git-hooks.")
+    {
+        return Some(SensitiveKind::GitHook);
+    }
+    if GIT_FILES.contains(&base) {
+        return Some(SensitiveKind::GitConfig);
+    }
+    if has_dir(TOOL_DIRS)
+        || TOOL_FILES.contains(&base)
+        || (dirs.last() == Some(&".cargo") && matches!(base, "config" | "config.toml"))
+    {
+        return Some(SensitiveKind::DevTool);
+    }
+    if base == "codeowners" {
+        return Some(SensitiveKind::CodeOwners);
+    }
+    None
+}
+
+/// Folders whose files are CI configuration.
+const CI_DIRS: &[&str] = &[
+    ".circleci",
+    ".buildkite",
+    ".gitlab",
+    ".woodpecker",
+    ".semaphore",
+    ".azure-pipelines",
+    ".teamcity",
+    ".tekton",
+    ".jenkins",
+];
+
+/// File names that are CI configuration wherever they are (most services read the root one;
+/// all are flagged, a nested one may be included from there).
+const CI_FILES: &[&str] = &[
+    ".gitlab-ci.yml",
+    ".gitlab-ci.yaml",
+    ".travis.yml",
+    ".travis.yaml",
+    "azure-pipelines.yml",
+    "azure-pipelines.yaml",
+    "bitbucket-pipelines.yml",
+    "bitbucket-pipelines.yaml",
+    ".drone.yml",
+    ".drone.yaml",
+    ".drone.jsonnet",
+    ".drone.star",
+    ".woodpecker.yml",
+    ".woodpecker.yaml",
+    "appveyor.yml",
+    ".appveyor.yml",
+    ".cirrus.yml",
+    ".cirrus.star",
+    "codefresh.yml",
+    "cloudbuild.yaml",
+    "cloudbuild.yml",
+    "cloudbuild.json",
+    "buildspec.yml",
+    "buildspec.yaml",
+    ".gitpod.yml",
+];
+
+const HOOK_DIRS: &[&str] = &[".githooks", ".git-hooks", ".husky", ".lefthook"];
+
+const HOOK_FILES: &[&str] = &[
+    ".pre-commit-config.yaml",
+    ".pre-commit-config.yml",
+    ".pre-commit-hooks.yaml",
+    "lefthook.yml",
+    "lefthook.yaml",
+    "lefthook.toml",
+    "lefthook.json",
+    ".lefthook.yml",
+    ".lefthook.yaml",
+    ".lefthook.toml",
+    ".lefthook.json",
+    "lefthook-local.yml",
+    "lefthook-local.yaml",
+    ".lefthook-local.yml",
+    ".lefthook-local.yaml",
+    ".overcommit.yml",
+];
+
+const GIT_FILES: &[&str] = &[
+    ".gitmodules",
+    ".gitattributes",
+    ".gitconfig",
+    "gitconfig",
+    ".lfsconfig",
+];
+
+/// Folders an editor or dev environment runs tasks from when the folder is opened.
+const TOOL_DIRS: &[&str] = &[".vscode", ".devcontainer", ".idea"];
+
+const TOOL_FILES: &[&str] = &[
+    ".envrc",
+    ".devcontainer.json",
+    ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
+    ".pnpmfile.cjs",
+    ".pnpmfile.mjs",
+    "mise.toml",
+    ".mise.toml",
+    "mise.local.toml",
+    ".mise.local.toml",
+];
+
+/// Whether a symlink at `path` (in the repository) pointing at `target` is sensitive: absolute,
+/// leaving the repository, or landing on a sensitive path.
+fn classify_symlink(path: &str, target: &str) -> Option<SensitiveKind> {
+    let outside = || {
+        Some(SensitiveKind::SymlinkOutside {
+            target: target.to_owned(),
+        })
+    };
+    if target.starts_with('/') {
+        return outside();
+    }
+    // git refuses to apply a path through a symlink, so the link's folders are real folders:
+    // a leading `..` climbs them. A `..` after a name climbs out of wherever that name leads,
+    // which may be a symlink itself; that is not known from here, so it counts as outside.
+    let mut at: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    at.pop();
+    let mut named = false;
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if named => return outside(),
+            ".." => {
+                if at.pop().is_none() {
+                    return outside();
+                }
+            }
+            name => {
+                named = true;
+                at.push(name);
+            }
+        }
+    }
+    // The target may be a folder (`.github/workflows`): what lies in it counts too.
+    let resolved = at.join("/");
+    classify_path(&resolved)
+        .or_else(|| classify_path(&format!("{resolved}/-")))
+        .map(|_| SensitiveKind::SymlinkToSensitive {
+            target: target.to_owned(),
+        })
+}
+
+/// A file's mode as git writes it, for the kinds that matter here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Symlink,
+    Gitlink,
+    Other,
+}
+
+impl Mode {
+    fn parse(text: &str) -> Mode {
+        match text.trim() {
+            "120000" => Mode::Symlink,
+            "160000" => Mode::Gitlink,
+            _ => Mode::Other,
+        }
+    }
+}
+
+/// One `diff --git` entry of a patch.
+#[derive(Debug, Default)]
+struct Entry {
+    /// Every path the entry names (without git's `a/`/`b/`), old side and new.
+    paths: Vec<String>,
+    /// The path after the change (the last one named, `+++`/`rename to` over `---`).
+    new_path: Option<String>,
+    /// The mode after the change, when the patch says it.
+    new_mode: Option<Mode>,
+    deleted: bool,
+    /// The `+` lines of the hunks, for a symlink: its target.
+    symlink_target: Option<String>,
+}
+
+impl Entry {
+    fn name(&mut self, path: String, side: Side) {
+        if matches!(side, Side::New) {
+            self.new_path = Some(path.clone());
+        }
+        if !self.paths.contains(&path) {
+            self.paths.push(path);
+        }
+    }
+
+    fn shown_path(&self) -> String {
+        self.new_path
+            .clone()
+            .or_else(|| self.paths.last().cloned())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Old,
+    New,
+}
+
+/// Splits a patch into its entries. Only what classification needs is read: names, modes and,
+/// for symlinks, the added lines.
+fn entries(patch: &str) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::new();
+    let mut in_hunks = false;
+    let mut added: Vec<&str> = Vec::new();
+    let finish = |entry: &mut Entry, added: &mut Vec<&str>| {
+        if entry.deleted {
+            entry.new_mode = None;
+        }
+        if entry.new_mode == Some(Mode::Symlink) && !added.is_empty() {
+            entry.symlink_target = Some(added.join("\n"));
+        }
+        added.clear();
+    };
+    for line in patch.lines() {
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            if let Some(last) = out.last_mut() {
+                finish(last, &mut added);
+            }
+            let mut entry = Entry::default();
+            for (path, side) in header_paths(rest) {
+                entry.name(path, side);
+            }
+            out.push(entry);
+            in_hunks = false;
+            continue;
+        }
+        let Some(entry) = out.last_mut() else {
+            continue;
+        };
+        if in_hunks {
+            if let Some(text) = line.strip_prefix('+') {
+                added.push(text);
+            }
+            continue;
+        }
+        if line.starts_with("@@") {
+            in_hunks = true;
+        } else if let Some(p) = line.strip_prefix("--- ") {
+            if let Some(path) = patch_name(p, Strip::Prefix) {
+                entry.name(path, Side::Old);
+            }
+        } else if let Some(p) = line.strip_prefix("+++ ") {
+            if let Some(path) = patch_name(p, Strip::Prefix) {
+                entry.name(path, Side::New);
+            }
+        } else if let Some(p) = line
+            .strip_prefix("rename from ")
+            .or_else(|| line.strip_prefix("copy from "))
+        {
+            if let Some(path) = patch_name(p, Strip::None) {
+                entry.name(path, Side::Old);
+            }
+        } else if let Some(p) = line
+            .strip_prefix("rename to ")
+            .or_else(|| line.strip_prefix("copy to "))
+        {
+            if let Some(path) = patch_name(p, Strip::None) {
+                entry.name(path, Side::New);
+            }
+        } else if let Some(m) = line
+            .strip_prefix("new file mode ")
+            .or_else(|| line.strip_prefix("new mode "))
+        {
+            entry.new_mode = Some(Mode::parse(m));
+        } else if line.starts_with("deleted file mode ") {
+            entry.deleted = true;
+        } else if let Some(rest) = line.strip_prefix("index ") {
+            // `index abc..def 120000`: the mode when it did not change.
+            if let Some(mode) = rest.split_whitespace().nth(1)
+                && entry.new_mode.is_none()
+            {
+                entry.new_mode = Some(Mode::parse(mode));
+            }
+        }
+    }
+    if let Some(last) = out.last_mut() {
+        finish(last, &mut added);
+    }
+    out
+}
+
+/// Whether a name in the patch carries git's one-component prefix (`a/`, `b/`, or another
+/// one under `diff.mnemonicPrefix`): `git apply` strips exactly one, so this does too.
+#[derive(Debug, Clone, Copy)]
+enum Strip {
+    Prefix,
+    None,
+}
+
+/// A name from a `---`/`+++`/`rename` line: C-quoted or plain (git ends a plain name that
+/// holds a space with a tab), `/dev/null` for none.
+fn patch_name(text: &str, strip: Strip) -> Option<String> {
+    let name = if text.starts_with('"') {
+        unquote(text)?.0
+    } else {
+        text.strip_suffix('\t').unwrap_or(text).to_owned()
+    };
+    if name == "/dev/null" {
+        return None;
+    }
+    match strip {
+        Strip::None => Some(name),
+        Strip::Prefix => Some(strip_component(&name)),
+    }
+}
+
+fn strip_component(name: &str) -> String {
+    name.split_once('/')
+        .map_or_else(|| name.to_owned(), |(_, rest)| rest.to_owned())
+}
+
+/// The two names of a `diff --git A B` line. Plain names hold no quote; when both are plain,
+/// git writes the same name twice (`a/P b/P`) unless it is a rename, whose names the `rename`
+/// lines give anyway.
+fn header_paths(rest: &str) -> Vec<(String, Side)> {
+    if rest.starts_with('"') {
+        let Some((old, after)) = unquote(rest) else {
+            return Vec::new();
+        };
+        let after = after.trim_start();
+        let new = if after.starts_with('"') {
+            unquote(after).map(|(n, _)| n)
+        } else {
+            Some(after.to_owned())
+        };
+        let mut out = vec![(strip_component(&old), Side::Old)];
+        out.extend(new.map(|n| (strip_component(&n), Side::New)));
+        return out;
+    }
+    if let Some(at) = rest.find(" \"") {
+        let old = &rest[..at];
+        let new = unquote(&rest[at + 1..]).map(|(n, _)| n);
+        let mut out = vec![(strip_component(old), Side::Old)];
+        out.extend(new.map(|n| (strip_component(&n), Side::New)));
+        return out;
+    }
+    // `a/P b/P`: the middle space splits two equal halves.
+    let bytes = rest.len();
+    if bytes % 2 == 1 {
+        let half = bytes / 2;
+        if let (Some(old), Some(new)) = (rest.get(..half), rest.get(half + 1..))
+            && rest.as_bytes().get(half) == Some(&b' ')
+            && strip_component(old) == strip_component(new)
+        {
+            return vec![(strip_component(new), Side::New)];
+        }
+    }
+    // Different plain names (a rename; its `rename` lines name both): classify each side of
+    // every split, so that no reading of the line escapes.
+    let mut out = Vec::new();
+    for (at, _) in rest.match_indices(' ') {
+        out.push((strip_component(&rest[..at]), Side::Old));
+        out.push((strip_component(&rest[at + 1..]), Side::Old));
+    }
+    out
+}
+
+/// A C-quoted name as git writes it (`"a/x\ty\303\251"`), and the text after it.
+fn unquote(text: &str) -> Option<(String, &str)> {
+    let body = text.strip_prefix('"')?;
+    let mut bytes = Vec::new();
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                let name = String::from_utf8_lossy(&bytes).into_owned();
+                return Some((name, &body[i + 1..]));
+            }
+            '\\' => {
+                let (_, e) = chars.next()?;
+                match e {
+                    'a' => bytes.push(0x07),
+                    'b' => bytes.push(0x08),
+                    't' => bytes.push(b'\t'),
+                    'n' => bytes.push(b'\n'),
+                    'v' => bytes.push(0x0b),
+                    'f' => bytes.push(0x0c),
+                    'r' => bytes.push(b'\r'),
+                    '0'..='7' => {
+                        let mut value = e.to_digit(8)?;
+                        for _ in 0..2 {
+                            let (_, d) = chars.next()?;
+                            value = value * 8 + d.to_digit(8)?;
+                        }
+                        bytes.push(u8::try_from(value).ok()?);
+                    }
+                    other => {
+                        let mut buf = [0; 4];
+                        bytes.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+                    }
+                }
+            }
+            other => {
+                let mut buf = [0; 4];
+                bytes.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+#[path = "sensitive_tests.rs"]
+mod tests;

@@ -126,8 +126,9 @@ impl Config {
 
     /// Reads a config file; a file that does not exist is an empty config.
     pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(path, &text),
+        match crate::error::read_text(path, "config file") {
+            Ok(Ok(text)) => Config::parse(path, &text),
+            Ok(Err(not_utf8)) => Err(vec![not_utf8]),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(vec![ConfigError::whole_file(
                 path,

@@ -49,6 +49,51 @@ impl fmt::Display for TaskFileError {
     }
 }
 
+/// Reads a task or config file as text. A file that is not UTF-8 is refused with the line and
+/// column of its first bad byte (counted over the valid text before it), so the user can find
+/// the character an editor or a copy-paste saved in another encoding.
+pub(crate) fn read_text(
+    path: &std::path::Path,
+    what: &str,
+) -> std::io::Result<Result<String, TaskFileError>> {
+    let bytes = std::fs::read(path)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let bad = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            Err(not_utf8(path, what, &bytes, bad))
+        }
+    })
+}
+
+fn not_utf8(path: &std::path::Path, what: &str, bytes: &[u8], bad: usize) -> TaskFileError {
+    // Everything before `bad` is valid UTF-8 by definition.
+    let before = std::str::from_utf8(&bytes[..bad]).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    let shown: Vec<String> = bytes[bad..]
+        .iter()
+        .take(4)
+        .map(|b| format!("0x{b:02x}"))
+        .collect();
+    TaskFileError {
+        path: path.to_path_buf(),
+        line,
+        col,
+        message: format!(
+            "the {what} is not valid UTF-8: byte {} (at byte offset {bad})",
+            shown.first().map_or("?", String::as_str)
+        ),
+        hint: Some(
+            "tend reads task and config files as UTF-8; save the file as UTF-8 \
+             (e.g. `iconv -f latin1 -t utf-8 FILE`) or remove the character"
+                .to_owned(),
+        ),
+    }
+}
+
 /// Renders a list of errors the way the CLI prints them: one after another, a blank line apart.
 pub fn render_errors(errors: &[TaskFileError]) -> String {
     errors
@@ -109,6 +154,30 @@ where
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    #[test]
+    fn not_utf8_names_the_first_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.md");
+        std::fs::write(
+            &path,
+            b"+++\nschedule = \"daily\"\n# caf\xc3\xa9 \xe9t\xe9\n",
+        )
+        .unwrap();
+        let e = read_text(&path, "task file").unwrap().unwrap_err();
+        assert_eq!((e.line, e.col), (3, 8));
+        assert!(
+            e.message.contains("not valid UTF-8: byte 0xe9"),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.unwrap().contains("UTF-8"));
+        std::fs::write(&path, "fine = 1\n").unwrap();
+        assert_eq!(
+            read_text(&path, "task file").unwrap().unwrap(),
+            "fine = 1\n"
+        );
+    }
 
     #[test]
     fn line_col_counts_characters() {

@@ -38,6 +38,12 @@ pub enum StoreError {
     )]
     Corrupt { path: PathBuf, detail: String },
 
+    /// SQLite found the file damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`, or `PRAGMA
+    /// quick_check` failing). tend never repairs or rewrites it: the message says how to
+    /// rescue what SQLite can still read.
+    #[error("{}", damaged_message(path, detail))]
+    Damaged { path: PathBuf, detail: String },
+
     #[error("cannot bring the tend database {path} up to date: {source}")]
     Migrate {
         path: PathBuf,
@@ -105,4 +111,19 @@ pub enum StoreError {
 
     #[error("{what} {value} does not fit in the database")]
     OutOfRange { what: &'static str, value: String },
+}
+
+fn damaged_message(path: &std::path::Path, detail: &str) -> String {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let recovered = dir.join("tend-recovered.db");
+    let copy = dir.join("tend.db.damaged");
+    format!(
+        "the tend database {db} is damaged: SQLite says \"{detail}\"; tend left the file as it \
+         is.\n  To recover: stop the daemon, keep a copy (`cp {db} {copy}`), rescue what SQLite \
+         can read (`sqlite3 {db} \".recover\" | sqlite3 {rec}`), then move it into place \
+         (`mv {rec} {db}`); or move the file aside to start with an empty store",
+        db = path.display(),
+        copy = copy.display(),
+        rec = recovered.display(),
+    )
 }

@@ -7,7 +7,8 @@
 //! milliseconds since the Unix epoch, so sub-millisecond precision is dropped.
 //!
 //! A database this binary cannot understand (written by a newer tend, another program's SQLite
-//! file, a corrupt file) is refused with [`StoreError::NewerSchema`] or [`StoreError::Corrupt`]
+//! file, a damaged file) is refused with [`StoreError::NewerSchema`], [`StoreError::Corrupt`] or
+//! [`StoreError::Damaged`]
 //! before anything is written to it.
 
 mod approvals;
@@ -18,6 +19,7 @@ mod ids;
 mod inputs;
 mod kinds;
 mod open;
+mod private;
 mod runs;
 mod slots;
 mod tasks;
@@ -68,15 +70,42 @@ enum Create {
 impl Store {
     /// Opens the database at `path`, creating it and its parent directories if missing, and
     /// brings its schema up to date.
+    ///
+    /// Folders it creates are the owner's alone (0700), and a new database file is created
+    /// 0600 before SQLite opens it, whatever the umask: SQLite gives the `-wal` and `-shm`
+    /// files it makes beside it the database file's mode.
     pub async fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            private::create_dir(dir).map_err(|source| StoreError::CreateDir {
                 dir: dir.to_owned(),
                 source,
             })?;
         }
+        private::create_file(path).map_err(|e| StoreError::Open {
+            path: path.to_owned(),
+            detail: format!("{e}; check that it is a file in a writable directory"),
+            source: sqlx::Error::Io(e),
+        })?;
         Self::open_file(path, Create::IfMissing).await
+    }
+
+    /// Asks SQLite to check the whole file (`PRAGMA quick_check`: every page, every index
+    /// entry's shape; not the index contents against the tables). A damaged file is
+    /// [`StoreError::Damaged`] with what SQLite found; nothing is written.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        let mut conn = self.reader.acquire().await.map_err(|e| self.db_error(e))?;
+        let found: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        match found.as_slice() {
+            [ok] if ok == "ok" => Ok(()),
+            problems => Err(StoreError::Damaged {
+                path: self.path.to_path_buf(),
+                detail: quick_check_summary(problems),
+            }),
+        }
     }
 
     /// Like [`Store::open`] but creates nothing: `Ok(None)` when there is no database yet, so
@@ -200,6 +229,24 @@ impl Store {
     }
 }
 
+/// The first few of quick_check's findings (it can list thousands), and how many more.
+fn quick_check_summary(problems: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = problems
+        .iter()
+        .take(SHOWN)
+        .map(|p| p.trim())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if problems.is_empty() {
+        text.push_str("quick_check returned nothing");
+    }
+    if problems.len() > SHOWN {
+        text = format!("{text} (and {} more)", problems.len() - SHOWN);
+    }
+    text
+}
+
 /// Failing to open at all is its own error, unless the file turned out to be corrupt.
 fn open_error(path: &Path, error: sqlx::Error) -> StoreError {
     match classify(path, error) {
@@ -232,7 +279,7 @@ pub(crate) fn classify(path: &Path, error: sqlx::Error) -> StoreError {
         if let Some(code) = code
             && matches!(code & 0xff, SQLITE_CORRUPT | SQLITE_NOTADB)
         {
-            return StoreError::Corrupt {
+            return StoreError::Damaged {
                 path: path.to_owned(),
                 detail: db.message().to_owned(),
             };

@@ -179,6 +179,93 @@ fn assert_corrupt(err: StoreError, path: &std::path::Path) {
     }
 }
 
+/// SQLite's own verdict on a damaged file, with the way to rescue it.
+fn assert_damaged(err: StoreError, path: &std::path::Path) {
+    let message = err.to_string();
+    match err {
+        StoreError::Damaged { path: p, detail } => {
+            assert_eq!(p, path);
+            let dir = path.parent().unwrap().display();
+            assert_eq!(
+                message,
+                format!(
+                    "the tend database {db} is damaged: SQLite says \"{detail}\"; tend left the \
+                     file as it is.\n  To recover: stop the daemon, keep a copy (`cp {db} \
+                     {dir}/tend.db.damaged`), rescue what SQLite can read (`sqlite3 {db} \
+                     \".recover\" | sqlite3 {dir}/tend-recovered.db`), then move it into place \
+                     (`mv {dir}/tend-recovered.db {db}`); or move the file aside to start with an \
+                     empty store",
+                    db = path.display(),
+                )
+            );
+        }
+        other => panic!("expected Damaged, got {other:?}"),
+    }
+}
+
+/// Overwrites the first page of the index `name` with garbage, the way a bad sector would.
+async fn damage_index(path: &std::path::Path, name: &str) {
+    let mut conn =
+        sqlx::ConnectOptions::connect(&sqlx::sqlite::SqliteConnectOptions::new().filename(path))
+            .await
+            .unwrap();
+    let root: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_master WHERE name = ?")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let mut bytes = std::fs::read(path).unwrap();
+    let start = usize::try_from((root - 1) * page_size).unwrap();
+    let page = usize::try_from(page_size).unwrap();
+    bytes[start..start + page].copy_from_slice(&garbage(page));
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn check_finds_a_damaged_index_and_leaves_the_file_alone() {
+    let (dir, path) = populated_db().await;
+    let store = Store::open(&path).await.unwrap();
+    store.check().await.unwrap();
+    store.close().await;
+    damage_index(&path, "runs_by_created").await;
+    let before = snapshot(dir.path());
+    // Opening reads only the schema, so it succeeds; the check is what finds the damage.
+    let store = Store::open(&path).await.unwrap();
+    let err = store.check().await.unwrap_err();
+    store.close().await;
+    assert!(
+        err.to_string().contains("runs_by_created") || err.to_string().contains("page"),
+        "{err}"
+    );
+    assert_damaged(err, &path);
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[tokio::test]
+async fn a_new_database_is_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/deeper/tend.db");
+    let store = Store::open(&path).await.unwrap();
+    for name in ["tend.db", "tend.db-wal", "tend.db-shm"] {
+        let mode = std::fs::metadata(path.with_file_name(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
+    store.close().await;
+    for d in [dir.path().join("state"), dir.path().join("state/deeper")] {
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{}: {mode:o}", d.display());
+    }
+}
+
 /// Bytes that are no SQLite database (a fixed xorshift stream, so failures reproduce).
 fn garbage(len: usize) -> Vec<u8> {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -198,8 +285,8 @@ async fn garbage_file_is_corrupt_and_left_untouched() {
     let path = dir.path().join("tend.db");
     std::fs::write(&path, garbage(8192)).unwrap();
     let before = snapshot(dir.path());
-    assert_corrupt(Store::open(&path).await.unwrap_err(), &path);
-    assert_corrupt(Store::open_existing(&path).await.unwrap_err(), &path);
+    assert_damaged(Store::open(&path).await.unwrap_err(), &path);
+    assert_damaged(Store::open_existing(&path).await.unwrap_err(), &path);
     assert_eq!(snapshot(dir.path()), before);
 }
 
@@ -236,7 +323,7 @@ async fn truncated_database_is_corrupt_and_left_untouched() {
     for keep in [full.len() / 2, 4096, 50] {
         std::fs::write(&path, &full[..keep]).unwrap();
         let before = snapshot(dir.path());
-        assert_corrupt(Store::open(&path).await.unwrap_err(), &path);
+        assert_damaged(Store::open(&path).await.unwrap_err(), &path);
         assert_eq!(snapshot(dir.path()), before, "truncated to {keep}");
     }
 }
@@ -299,8 +386,8 @@ async fn unwritable_directory_gives_a_clear_error() {
     let err = Store::open(in_existing).await.unwrap_err();
     assert!(
         err.to_string()
-            == "cannot open the tend database /sys/tend-test.db: unable to open database file \
-                (SQLite code 14); check that it is a file in a writable directory",
+            == "cannot open the tend database /sys/tend-test.db: Permission denied (os error 13); \
+                check that it is a file in a writable directory",
         "{err}"
     );
     assert!(matches!(err, StoreError::Open { ref path, .. } if path == in_existing));

@@ -38,8 +38,9 @@ pub struct TaskFile {
 impl TaskFile {
     /// Reads and validates a task file. All problems found are returned, in file order.
     pub fn load(path: &Path, scope: Scope) -> Result<TaskFile, Vec<TaskFileError>> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => TaskFile::parse(path, &text, scope),
+        match crate::error::read_text(path, "task file") {
+            Ok(Ok(text)) => TaskFile::parse(path, &text, scope),
+            Ok(Err(not_utf8)) => Err(vec![not_utf8]),
             Err(e) => Err(vec![TaskFileError::whole_file(
                 path,
                 format!("cannot read the task file: {e}"),

@@ -239,3 +239,13 @@ impl Confined {
         &self.inner.policy
     }
 }
+
+/// Makes this process non-dumpable, so that its `/proc/PID/environ`, `mem` and `fd/` (and
+/// ptrace) need `CAP_SYS_PTRACE`, which no sandboxed command holds (the helper drops every
+/// capability), whatever its uid. Every tend process but the sandbox helper calls this first:
+/// tend holds provider keys in its environment and memory. Also no core dumps of tend.
+pub fn protect_this_process() -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)?;
+    Ok(())
+}

@@ -9,7 +9,10 @@ use std::path::PathBuf;
 pub const HELPER_SUBCOMMAND: &str = "__sandbox-exec";
 
 /// What the helper does, in this order: join a cgroup, set rlimits, restrict itself with
-/// Landlock, start the proxy bridge, install seccomp filters, then run the command.
+/// Landlock, drop every capability (and the bounding set, where it may), then either install
+/// seccomp filters and become the command, or, with a proxy bridge, start the bridge and run a
+/// second stage of itself that installs the filters and becomes the command (the filters deny
+/// Unix sockets, which the bridge needs, so the bridge cannot live in the command's process).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HelperArgs {
     /// Moves the helper into this cgroup (a directory with `cgroup.procs`) first.
@@ -17,6 +20,9 @@ pub struct HelperArgs {
     pub rlimits: Vec<(Rlimit, u64)>,
     /// How the process limit counts.
     pub nproc: NprocScope,
+    /// Whether the helper drops its capabilities (it does unless it only starts bubblewrap,
+    /// which may need them to make its namespaces).
+    pub privileges: Privileges,
     pub landlock: Option<LandlockArgs>,
     pub seccomp: Option<SeccompArgs>,
     /// Listens on 127.0.0.1:[`BRIDGE_PORT`] and forwards every connection to this Unix socket
@@ -68,6 +74,16 @@ pub enum NprocScope {
     AboveCurrent,
 }
 
+/// What the helper does with its capabilities before it runs the command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Privileges {
+    /// Drop them all, with the bounding set where it may, and set no_new_privs.
+    #[default]
+    Drop,
+    /// Keep them: the command is bubblewrap, which drops them itself inside the sandbox.
+    Keep,
+}
+
 /// Landlock rules: read everything but `deny`, write only `rw`, TCP connect only to
 /// `connect_tcp` ports.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -88,16 +104,17 @@ pub struct SeccompArgs {
     pub sessions: SessionRule,
 }
 
-/// Which sockets a command may create.
+/// Which sockets a command may create. Never a Unix socket: a pathname socket (ssh-agent, an X
+/// server, docker.sock, tmux) is reachable through any folder the command can read, whatever
+/// the mount or network namespace, so no mechanism lets a command create one. `socketpair`
+/// stays allowed (it reaches nobody).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SocketRule {
-    /// Any (a network namespace of its own already isolates it).
-    Any,
+    /// Every family but `AF_UNIX` (a network namespace of its own isolates the rest).
+    AllButUnix,
     /// TCP over IPv4/IPv6 only (Landlock limits where it may connect).
     InetStream,
-    /// Unix sockets only (Landlock limits which ones it may connect to).
-    Unix,
-    /// None at all (`socketpair` still works).
+    /// None at all.
     Nothing,
 }
 
@@ -138,6 +155,9 @@ impl HelperArgs {
         if self.nproc == NprocScope::AboveCurrent {
             flag("--nproc", OsStr::new("above-current"));
         }
+        if self.privileges == Privileges::Keep {
+            flag("--privileges", OsStr::new("keep"));
+        }
         if let Some(ll) = &self.landlock {
             flag("--landlock-abi", OsStr::new(&ll.abi.to_string()));
             for p in &ll.rw {
@@ -155,9 +175,8 @@ impl HelperArgs {
         }
         if let Some(sc) = &self.seccomp {
             let sockets = match sc.sockets {
-                SocketRule::Any => "any",
+                SocketRule::AllButUnix => "all-but-unix",
                 SocketRule::InetStream => "inet-stream",
-                SocketRule::Unix => "unix",
                 SocketRule::Nothing => "none",
             };
             flag("--seccomp", OsStr::new(sockets));
@@ -214,6 +233,11 @@ impl HelperArgs {
                     "sandbox" => parsed.nproc = NprocScope::Sandbox,
                     _ => return Err(bad()),
                 },
+                "--privileges" => match text()? {
+                    "keep" => parsed.privileges = Privileges::Keep,
+                    "drop" => parsed.privileges = Privileges::Drop,
+                    _ => return Err(bad()),
+                },
                 "--landlock-abi" => {
                     landlock(&mut parsed).abi = text()?.parse().map_err(|_| bad())?;
                 }
@@ -226,9 +250,8 @@ impl HelperArgs {
                 }
                 "--seccomp" => {
                     let sockets = match text()? {
-                        "any" => SocketRule::Any,
+                        "all-but-unix" => SocketRule::AllButUnix,
                         "inet-stream" => SocketRule::InetStream,
-                        "unix" => SocketRule::Unix,
                         "none" => SocketRule::Nothing,
                         _ => return Err(bad()),
                     };
@@ -255,7 +278,7 @@ fn landlock(args: &mut HelperArgs) -> &mut LandlockArgs {
 
 fn seccomp(args: &mut HelperArgs) -> &mut SeccompArgs {
     args.seccomp.get_or_insert(SeccompArgs {
-        sockets: SocketRule::Any,
+        sockets: SocketRule::Nothing,
         sessions: SessionRule::Allow,
     })
 }
@@ -275,6 +298,7 @@ mod tests {
             join_cgroup: Some("/sys/fs/cgroup/pids/tend-1".into()),
             rlimits: vec![(Rlimit::Processes, 512), (Rlimit::CoreSize, 0)],
             nproc: NprocScope::AboveCurrent,
+            privileges: Privileges::Keep,
             landlock: Some(LandlockArgs {
                 abi: 4,
                 rw: vec!["/w".into(), "/t".into()],
@@ -303,6 +327,8 @@ mod tests {
                 "core=0",
                 "--nproc",
                 "above-current",
+                "--privileges",
+                "keep",
                 "--landlock-abi",
                 "4",
                 "--rw",
@@ -351,7 +377,7 @@ mod tests {
         );
         assert_eq!(HelperArgs::parse(&os(&["--"])), Err(ArgsError::NoCommand));
         assert_eq!(
-            HelperArgs::parse(&os(&["--seccomp", "any"])),
+            HelperArgs::parse(&os(&["--seccomp", "none"])),
             Err(ArgsError::NoCommand)
         );
     }

@@ -7,6 +7,8 @@
 mod args;
 #[cfg(unix)]
 mod bridge;
+#[cfg(target_os = "linux")]
+mod privileges;
 
 use std::ffi::OsString;
 use std::io;
@@ -14,8 +16,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use args::{
-    ArgsError, BRIDGE_PORT, HELPER_SUBCOMMAND, HelperArgs, LandlockArgs, NprocScope, Rlimit,
-    SeccompArgs, SessionRule, SocketRule,
+    ArgsError, BRIDGE_PORT, HELPER_SUBCOMMAND, HelperArgs, LandlockArgs, NprocScope, Privileges,
+    Rlimit, SeccompArgs, SessionRule, SocketRule,
 };
 
 /// The exit status of the helper when it could not set the sandbox up (the command never ran),
@@ -42,6 +44,11 @@ pub enum HelperError {
     #[cfg(target_os = "linux")]
     #[error(transparent)]
     Seccomp(#[from] crate::linux::seccomp::SeccompError),
+    #[cfg(target_os = "linux")]
+    #[error(transparent)]
+    Privileges(#[from] privileges::PrivilegeError),
+    #[error("cannot find the helper's own program to start its second stage: {0}")]
+    SelfExe(io::Error),
     #[error("{0} is not available on this system")]
     Unsupported(&'static str),
     #[error("cannot start the proxy bridge on 127.0.0.1:{BRIDGE_PORT}: {0}")]
@@ -85,25 +92,45 @@ fn run(args: HelperArgs) -> Result<ExitCode, HelperError> {
     if let Some(rules) = &args.landlock {
         restrict_landlock(rules)?;
     }
-    let then = match &args.bridge {
-        Some(socket) => {
-            bridge::start(socket).map_err(HelperError::Bridge)?;
-            Then::Wait
-        }
-        None => Then::Exec,
-    };
-    if let Some(filters) = &args.seccomp {
-        apply_seccomp(filters, then)?;
+    match args.privileges {
+        Privileges::Drop => drop_privileges()?,
+        Privileges::Keep => {}
     }
-    let mut command = std::process::Command::new(&args.program);
-    command.args(&args.args);
     let exec_error = |source| HelperError::Exec {
         program: args.program.clone(),
         source,
     };
-    if then == Then::Exec {
-        return Err(exec_error(command.exec()));
-    }
+    let mut command = match &args.bridge {
+        // The bridge connects to the proxy's Unix socket, which the command's filters forbid:
+        // it stays in this process, and a second stage of the helper (this same program, with
+        // everything already done left out) installs the filters and becomes the command.
+        Some(socket) => {
+            bridge::start(socket).map_err(HelperError::Bridge)?;
+            let second = HelperArgs {
+                join_cgroup: None,
+                rlimits: Vec::new(),
+                nproc: args.nproc,
+                privileges: Privileges::Drop,
+                landlock: None,
+                seccomp: args.seccomp,
+                bridge: None,
+                program: args.program.clone(),
+                args: args.args.clone(),
+            };
+            let me = std::env::current_exe().map_err(HelperError::SelfExe)?;
+            let mut command = std::process::Command::new(me);
+            command.args(second.to_args());
+            command
+        }
+        None => {
+            if let Some(filters) = &args.seccomp {
+                apply_seccomp(filters)?;
+            }
+            let mut command = std::process::Command::new(&args.program);
+            command.args(&args.args);
+            return Err(exec_error(command.exec()));
+        }
+    };
     let status = command.status().map_err(exec_error)?;
     let code = match (status.code(), status.signal()) {
         (Some(code), _) => code,
@@ -113,13 +140,14 @@ fn run(args: HelperArgs) -> Result<ExitCode, HelperError> {
     Ok(ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)))
 }
 
-/// What the helper does once it is set up: become the command, or start it and wait (it still
-/// has a proxy bridge to run).
-#[cfg(unix)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Then {
-    Exec,
-    Wait,
+#[cfg(target_os = "linux")]
+fn drop_privileges() -> Result<(), HelperError> {
+    Ok(privileges::drop_all()?)
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn drop_privileges() -> Result<(), HelperError> {
+    Ok(())
 }
 
 #[cfg(not(unix))]
@@ -205,16 +233,13 @@ fn restrict_landlock(_: &LandlockArgs) -> Result<(), HelperError> {
 }
 
 #[cfg(target_os = "linux")]
-fn apply_seccomp(filters: &SeccompArgs, then: Then) -> Result<(), HelperError> {
+fn apply_seccomp(filters: &SeccompArgs) -> Result<(), HelperError> {
     use crate::linux::seccomp::{Threads, apply};
-    let threads = match then {
-        Then::Exec => Threads::This,
-        Then::Wait => Threads::All,
-    };
-    Ok(apply(filters, threads)?)
+    // Only this thread: the helper is single-threaded here and becomes the command.
+    Ok(apply(filters, Threads::This)?)
 }
 
 #[cfg(all(unix, not(target_os = "linux")))]
-fn apply_seccomp(_: &SeccompArgs, _: Then) -> Result<(), HelperError> {
+fn apply_seccomp(_: &SeccompArgs) -> Result<(), HelperError> {
     Err(HelperError::Unsupported("seccomp"))
 }

@@ -157,14 +157,13 @@ pub fn programs(args: &SeccompArgs) -> Result<Vec<BpfProgram>, SeccompError> {
     let clone3 = BTreeMap::from([(libc::SYS_clone3, Vec::new())]);
     out.push(compile(clone3, libc::ENOSYS)?);
     let socket_rules = match args.sockets {
-        SocketRule::Any => None,
-        SocketRule::Nothing => Some(Vec::new()),
-        SocketRule::Unix => Some(vec![rule(&[(
+        SocketRule::Nothing => Vec::new(),
+        SocketRule::AllButUnix => vec![rule(&[(
             0,
             SeccompCmpArgLen::Dword,
-            SeccompCmpOp::Ne,
+            SeccompCmpOp::Eq,
             libc::AF_UNIX as u64,
-        )])?]),
+        )])?],
         SocketRule::InetStream => {
             let mut rules = vec![rule(&[
                 (
@@ -188,13 +187,11 @@ pub fn programs(args: &SeccompArgs) -> Result<Vec<BpfProgram>, SeccompError> {
                     kind as u64,
                 )])?);
             }
-            Some(rules)
+            rules
         }
     };
-    if let Some(rules) = socket_rules {
-        let socket = BTreeMap::from([(libc::SYS_socket, rules)]);
-        out.push(compile(socket, libc::EACCES)?);
-    }
+    let socket = BTreeMap::from([(libc::SYS_socket, socket_rules)]);
+    out.push(compile(socket, libc::EACCES)?);
     Ok(out)
 }
 
@@ -228,15 +225,13 @@ mod tests {
     #[test]
     fn every_profile_compiles() {
         for sockets in [
-            SocketRule::Any,
+            SocketRule::AllButUnix,
             SocketRule::InetStream,
-            SocketRule::Unix,
             SocketRule::Nothing,
         ] {
             for sessions in [SessionRule::Allow, SessionRule::Deny] {
                 let programs = programs(&SeccompArgs { sockets, sessions }).unwrap();
-                let expected = if sockets == SocketRule::Any { 2 } else { 3 };
-                assert_eq!(programs.len(), expected, "{sockets:?} {sessions:?}");
+                assert_eq!(programs.len(), 3, "{sockets:?} {sessions:?}");
                 assert!(programs.iter().all(|p| !p.is_empty()));
             }
         }

@@ -1,6 +1,7 @@
 //! The bubblewrap command line: every namespace of its own (network: only `lo`), no
-//! capabilities, the whole file system read-only, the writable paths bound back read-write,
-//! hidden paths covered by empty unreadable ones, and the helper as the entry point.
+//! capabilities, the whole file system read-only, the private tmp as `/tmp`, empty `/run`,
+//! `/var/tmp` and `/dev/shm`, the writable paths bound back read-write, hidden paths covered by
+//! empty unreadable ones, and the helper as the entry point.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,34 @@ pub struct Bwrap<'a> {
     pub unreadable_file: &'a Path,
     /// Whether the host has `/run` (to hide it and mount the helper there).
     pub host_has_run: bool,
+    /// Whether the host has `/var/tmp` (to cover it with an empty one).
+    pub host_has_var_tmp: bool,
+    /// Folders of the host's `/tmp` brought back read-only over the private tmp (see
+    /// [`host_tmp_entries`]).
+    pub host_tmp: Vec<PathBuf>,
+}
+
+/// The entries of the host's `/tmp` that hold something the command needs: a path the layout
+/// mounts, or the git folder of the repository a worktree belongs to (`gitdirs`). Only these
+/// come back (read-only, with the hidden paths in them still hidden); the rest of the host's
+/// /tmp (other programs' files and sockets) is not there.
+pub fn host_tmp_entries(layout: &Layout, gitdirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = layout
+        .writable
+        .iter()
+        .chain(layout.readable.iter())
+        .chain(layout.protected.iter())
+        .chain(gitdirs.iter())
+        .filter_map(|p| {
+            let rest = p.strip_prefix("/tmp").ok()?;
+            let first = rest.components().next()?;
+            Some(Path::new("/tmp").join(first))
+        })
+        .filter(|p| p != &layout.tmp)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 enum Mount {
@@ -88,20 +117,16 @@ pub fn args(b: &Bwrap<'_>) -> Vec<OsString> {
     if b.host_has_run {
         push(&["--tmpfs".as_ref(), "/run".as_ref()]);
     }
+    if b.host_has_var_tmp {
+        push(&["--tmpfs".as_ref(), "/var/tmp".as_ref()]);
+    }
     let layout = b.layout;
-    let tmp_inside_tmp = |p: &Path| p.starts_with("/tmp");
-    // The private tmp becomes `/tmp` too, unless something the layout mounts lives under the
-    // host's /tmp (then /tmp stays the host's, read-only, and TMPDIR still points at the
-    // private tmp). Bind sources (the proxy socket, the unreadable file) are taken from the
-    // host, so they may live anywhere.
-    let tmp_over_tmp = !layout
-        .writable
-        .iter()
-        .chain(layout.readable.iter())
-        .chain(layout.protected.iter())
-        .chain(layout.hidden.iter().map(|h| &h.path))
-        .any(|p| tmp_inside_tmp(p));
+    // The private tmp is `/tmp`, always: the host's /tmp holds other programs' files and
+    // sockets (ssh-agent, X11, tmux). It goes first, so that whatever the layout mounts under
+    // /tmp (tend's state, in tests and some set-ups) is bound on top of it, from the host.
+    push(&["--bind".as_ref(), layout.tmp.as_ref(), "/tmp".as_ref()]);
     let mut mounts: Vec<Mount> = Vec::new();
+    mounts.extend(b.host_tmp.iter().cloned().map(Mount::Readable));
     mounts.extend(layout.writable.iter().cloned().map(Mount::Writable));
     mounts.extend(layout.readable.iter().cloned().map(Mount::Readable));
     mounts.extend(layout.protected.iter().cloned().map(Mount::Protected));
@@ -158,9 +183,6 @@ pub fn args(b: &Bwrap<'_>) -> Vec<OsString> {
         if hidden.kind == HiddenKind::Dir {
             push(&["--remount-ro".as_ref(), hidden.path.as_ref()]);
         }
-    }
-    if tmp_over_tmp {
-        push(&["--bind".as_ref(), layout.tmp.as_ref(), "/tmp".as_ref()]);
     }
     let helper: &Path = if b.host_has_run {
         push(&[
@@ -232,12 +254,15 @@ mod tests {
             proxy_socket: Some(Path::new("/tmp/tend-proxy-1-0/proxy.sock")),
             unreadable_file: Path::new("/tmp/tend-sandbox-0/unreadable"),
             host_has_run: true,
+            host_has_var_tmp: true,
+            host_tmp: vec![],
         };
         assert_eq!(
             strings(&args(&b)).join(" "),
             [
                 "--unshare-all --unshare-user --disable-userns --die-with-parent --new-session",
                 "--cap-drop ALL --ro-bind / / --dev /dev --proc /proc --tmpfs /dev/shm --tmpfs /run",
+                "--tmpfs /var/tmp --bind /home/u/.local/state/tend/runs/r/tmp /tmp",
                 "--perms 0000 --tmpfs /home/u/.ssh",
                 "--ro-bind /tmp/tend-sandbox-0/unreadable /home/u/.netrc",
                 "--perms 0111 --tmpfs /home/u/.local/state/tend",
@@ -245,7 +270,6 @@ mod tests {
                 "--bind /home/u/.local/state/tend/runs/r/tmp /home/u/.local/state/tend/runs/r/tmp",
                 "--ro-bind /home/u/.local/state/tend/worktrees/t/1/.git /home/u/.local/state/tend/worktrees/t/1/.git",
                 "--remount-ro /home/u/.ssh --remount-ro /home/u/.local/state/tend",
-                "--bind /home/u/.local/state/tend/runs/r/tmp /tmp",
                 "--ro-bind /usr/bin/tend /run/tend/sandbox-exec",
                 "--bind /tmp/tend-proxy-1-0/proxy.sock /run/tend/proxy.sock",
                 "--chdir /home/u/.local/state/tend/worktrees/t/1",
@@ -272,13 +296,58 @@ mod tests {
             proxy_socket: None,
             unreadable_file: Path::new("/u"),
             host_has_run: false,
+            host_has_var_tmp: false,
+            host_tmp: vec![],
         };
         let args = strings(&args(&b)).join(" ");
         assert!(
             args.ends_with(
-                "--bind /w /w --bind /s/tmp /s/tmp --bind /s/tmp /tmp --chdir /w -- /bin/tend x"
+                "--bind /s/tmp /tmp --bind /w /w --bind /s/tmp /s/tmp --chdir /w -- /bin/tend x"
             ),
             "{args}"
         );
+    }
+
+    #[test]
+    fn the_private_tmp_is_tmp_even_when_tends_state_lives_under_tmp() {
+        let layout = Layout {
+            writable: vec![
+                PathBuf::from("/tmp/t/state/worktrees/1"),
+                PathBuf::from("/tmp/t/state/runs/1/tmp"),
+            ],
+            readable: vec![],
+            protected: vec![],
+            hidden: vec![Hidden {
+                path: PathBuf::from("/tmp/t/state"),
+                kind: HiddenKind::Dir,
+            }],
+            tmp: PathBuf::from("/tmp/t/state/runs/1/tmp"),
+        };
+        let gitdirs = [PathBuf::from("/tmp/repo/.git/worktrees/1")];
+        let host_tmp = host_tmp_entries(&layout, &gitdirs);
+        assert_eq!(
+            host_tmp,
+            [PathBuf::from("/tmp/repo"), PathBuf::from("/tmp/t")]
+        );
+        let b = Bwrap {
+            layout: &layout,
+            cwd: Path::new("/tmp/t/state/worktrees/1"),
+            helper: Path::new("/bin/tend"),
+            helper_args: vec!["x".into()],
+            proxy_socket: None,
+            unreadable_file: Path::new("/u"),
+            host_has_run: true,
+            host_has_var_tmp: true,
+            host_tmp,
+        };
+        let args = strings(&args(&b)).join(" ");
+        let tmp = args.find("--bind /tmp/t/state/runs/1/tmp /tmp ").unwrap();
+        let back = args
+            .find("--ro-bind /tmp/repo /tmp/repo --ro-bind /tmp/t /tmp/t ")
+            .unwrap();
+        let state = args.find("--perms 0111 --tmpfs /tmp/t/state ").unwrap();
+        let worktree = args.find("--bind /tmp/t/state/worktrees/1 ").unwrap();
+        assert!(tmp < back && back < state && state < worktree, "{args}");
+        assert!(args.contains("--tmpfs /run --tmpfs /var/tmp "), "{args}");
     }
 }

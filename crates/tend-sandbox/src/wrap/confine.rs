@@ -7,6 +7,20 @@ use crate::policy::Layout;
 use crate::session::{CommandSession, SessionInner};
 use crate::{Confined, Mechanism, SandboxError, ShellCommand, Wrapped, helper, proxy, wrap};
 
+/// Where the worktrees' `.git` files point (a worktree's git folder inside its repository).
+fn gitdirs(layout: &Layout) -> Vec<PathBuf> {
+    layout
+        .protected
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("gitdir:"))
+                .map(|d| PathBuf::from(d.trim()))
+        })
+        .collect()
+}
+
 impl Confined {
     pub(crate) fn wrap(&self, cmd: ShellCommand) -> Result<Wrapped, SandboxError> {
         let inner = &self.inner;
@@ -68,6 +82,8 @@ impl Confined {
                     proxy_socket: socket.as_deref(),
                     unreadable_file: unreadable,
                     host_has_run: Path::new("/run").is_dir(),
+                    host_has_var_tmp: Path::new("/var/tmp").is_dir(),
+                    host_tmp: wrap::bwrap::host_tmp_entries(&layout, &gitdirs(&layout)),
                 });
                 #[cfg(target_os = "linux")]
                 let joined = cgroup.as_ref().map(|c| c.dir().to_path_buf());
@@ -81,6 +97,10 @@ impl Confined {
                             helper::HELPER_SUBCOMMAND.into(),
                             "--join-cgroup".into(),
                             dir.into_os_string(),
+                            // bubblewrap may need them to make its namespaces (as root, or
+                            // setuid); it drops them all inside.
+                            "--privileges".into(),
+                            "keep".into(),
                             "--".into(),
                             bwrap.as_os_str().to_owned(),
                         ];

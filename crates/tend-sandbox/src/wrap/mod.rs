@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::helper::{
-    HelperArgs, LandlockArgs, NprocScope, Rlimit, SeccompArgs, SessionRule, SocketRule,
+    HelperArgs, LandlockArgs, NprocScope, Privileges, Rlimit, SeccompArgs, SessionRule, SocketRule,
 };
 use crate::policy::{Layout, ResourceLimits};
 
@@ -25,7 +25,8 @@ pub(crate) fn rlimits(limits: &ResourceLimits) -> Vec<(Rlimit, u64)> {
 }
 
 /// The helper's arguments inside bubblewrap: rlimits (counted per sandbox: bubblewrap's user
-/// namespace), seccomp (sockets are free: the network namespace has only `lo`), the bridge.
+/// namespace), seccomp (every socket but a Unix one: the network namespace has only `lo`), the
+/// bridge.
 pub(crate) fn bwrap_helper(
     limits: &ResourceLimits,
     bridge: Option<PathBuf>,
@@ -36,9 +37,10 @@ pub(crate) fn bwrap_helper(
         join_cgroup: None,
         rlimits: rlimits(limits),
         nproc: NprocScope::Sandbox,
+        privileges: Privileges::Drop,
         landlock: None,
         seccomp: Some(SeccompArgs {
-            sockets: SocketRule::Any,
+            sockets: SocketRule::AllButUnix,
             sessions: SessionRule::Allow,
         }),
         bridge,
@@ -58,16 +60,15 @@ pub(crate) fn landlock_helper(
     program: &Path,
     args: &[OsString],
 ) -> HelperArgs {
-    let sockets = match (proxy_port, abi) {
-        (Some(_), _) => SocketRule::InetStream,
-        // ABI 9 can tell which Unix sockets a command may connect to.
-        (None, 9..) => SocketRule::Unix,
-        (None, _) => SocketRule::Nothing,
+    let sockets = match proxy_port {
+        Some(_) => SocketRule::InetStream,
+        None => SocketRule::Nothing,
     };
     HelperArgs {
         join_cgroup: cgroup,
         rlimits: rlimits(limits),
         nproc: NprocScope::AboveCurrent,
+        privileges: Privileges::Drop,
         landlock: Some(LandlockArgs {
             abi,
             rw: layout.writable.clone(),

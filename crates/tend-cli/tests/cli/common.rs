@@ -22,6 +22,28 @@ pub struct Env {
     /// A real git repository (`git init`), where commands run by default.
     pub repo: PathBuf,
     pub now: String,
+    /// Who the binary runs as: the test's own user, or an ordinary one (see [`User`]).
+    pub user: User,
+}
+
+/// Who runs `tend` in a test. Tests that check a barrier run both ways: as the test's own user
+/// (root on CI) and as an ordinary user without privileges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum User {
+    /// Whoever runs the tests.
+    Current,
+    /// Not root: `nobody` (uid 65534) when the tests run as root (the temp folder is then
+    /// handed to it, and every command, `tend` and `git` alike, runs through `setpriv`);
+    /// the test's own user when that is not root already.
+    Ordinary,
+}
+
+/// The uid and gid an ordinary-user test runs as when the tests run as root.
+pub const NOBODY: (u32, u32) = (65534, 65534);
+
+/// Whether the tests run as root.
+pub fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
 }
 
 /// What one run of `tend` did.
@@ -39,6 +61,15 @@ impl Env {
 
     /// An environment whose clock reads `now` (RFC 3339).
     pub fn at(now: &str) -> Env {
+        Env::as_user_at(User::Current, now)
+    }
+
+    /// An environment whose binary runs as `user` (see [`User`]).
+    pub fn as_user(user: User) -> Env {
+        Env::as_user_at(user, NOW)
+    }
+
+    fn as_user_at(user: User, now: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         let home = root.join("home");
@@ -50,22 +81,66 @@ impl Env {
             home,
             repo,
             now: now.to_owned(),
+            user,
         };
+        if env.switches_user() {
+            // The temp folder is 0700 root's; the ordinary user gets it (and everything the
+            // test puts there through this kit).
+            env.hand_over(&env.root);
+        }
         env.git_repo(&env.repo);
         env
+    }
+
+    /// Whether commands switch to [`NOBODY`].
+    pub fn switches_user(&self) -> bool {
+        self.user == User::Ordinary && running_as_root()
+    }
+
+    /// A command that runs `program` as this environment's user.
+    pub fn command_as(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        if !self.switches_user() {
+            return Command::new(program);
+        }
+        let mut cmd = Command::new("setpriv");
+        cmd.args([
+            format!("--reuid={}", NOBODY.0),
+            format!("--regid={}", NOBODY.1),
+            "--clear-groups".to_owned(),
+            "--".to_owned(),
+        ])
+        .arg(program);
+        cmd
+    }
+
+    /// Gives `path` (recursively) to the ordinary user, when commands switch to it: call it
+    /// after writing files by hand that `tend` must own.
+    pub fn hand_over(&self, path: &Path) {
+        if !self.switches_user() {
+            return;
+        }
+        let status = Command::new("chown")
+            .args(["-R", &format!("{}:{}", NOBODY.0, NOBODY.1)])
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chown {}", path.display());
     }
 
     /// Makes `dir` a git repository with one commit, as a user's project would be.
     pub fn git_repo(&self, dir: &Path) {
         std::fs::create_dir_all(dir).unwrap();
+        self.hand_over(dir);
         self.git(dir, &["init", "-q", "-b", "main"]);
         std::fs::write(dir.join("README.md"), "a project\n").unwrap();
+        self.hand_over(&dir.join("README.md"));
         self.git(dir, &["add", "README.md"]);
         self.git(dir, &["commit", "-q", "-m", "first"]);
     }
 
-    fn git(&self, dir: &Path, args: &[&str]) {
-        let status = Command::new("git")
+    pub fn git(&self, dir: &Path, args: &[&str]) {
+        let status = self
+            .command_as("git")
             .args(args)
             .current_dir(dir)
             .env_clear()
@@ -104,7 +179,7 @@ impl Env {
 
     /// The command `tend_in` runs, for tests that need to change its environment.
     pub fn command(&self, cwd: &Path, args: &[&str]) -> Command {
-        let mut cmd = Command::new(TEND);
+        let mut cmd = self.command_as(TEND);
         cmd.args(args)
             .current_dir(cwd)
             .env_clear()
@@ -153,6 +228,7 @@ impl Env {
         let path = self.task_path(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
+        self.hand_over(&self.repo.join(".tend"));
         path
     }
 

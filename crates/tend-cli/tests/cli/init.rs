@@ -75,3 +75,23 @@ fn init_in_the_user_scope_writes_to_the_config_folder() {
     second.ok();
     insta::assert_snapshot!(transcripts([&first, &second]));
 }
+
+/// The test kit's ordinary user: `tend` really runs as that user (not root when the tests run
+/// as root), and what it makes belongs to it.
+#[test]
+fn init_as_an_ordinary_user_makes_files_that_user_owns() {
+    use std::os::unix::fs::MetadataExt;
+
+    let env = Env::as_user(crate::common::User::Ordinary);
+    env.tend(&["init"]).ok();
+    let owner = std::fs::metadata(env.task_path("daily-summary"))
+        .unwrap()
+        .uid();
+    let expected = match crate::common::running_as_root() {
+        true => crate::common::NOBODY.0,
+        false => rustix::process::geteuid().as_raw(),
+    };
+    assert_eq!(owner, expected);
+    assert_ne!(owner, 0, "the ordinary user is root");
+    env.tend(&["validate"]).ok();
+}

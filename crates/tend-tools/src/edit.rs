@@ -92,7 +92,7 @@ pub(crate) fn run(
         _ => {}
     }
     let edited = text.replace(old.as_str(), &new);
-    write_file(&path, edited.as_bytes())?;
+    write_file(ws, &path, edited.as_bytes())?;
 
     let replacements = starts.len();
     let mut content = format!(

@@ -32,7 +32,7 @@ pub(crate) fn write(ws: &Workspace, input: &serde_json::Value) -> Result<ToolOut
     if let Some(parent) = path.abs().parent() {
         fs::create_dir_all(parent).map_err(|e| Failure::io(&shown, &e))?;
     }
-    write_file(&path, input.content.as_bytes())?;
+    write_file(ws, &path, input.content.as_bytes())?;
     let lines = input.content.lines().count() as u64;
     let verb = if created { "Created" } else { "Overwrote" };
     Ok(ToolOutput {
@@ -50,7 +50,13 @@ pub(crate) fn write(ws: &Workspace, input: &serde_json::Value) -> Result<ToolOut
     })
 }
 
-/// Writes in place, so an existing file keeps its permissions and hard links.
-pub(crate) fn write_file(path: &ResolvedPath, bytes: &[u8]) -> Result<(), Failure> {
+/// Writes in place, so an existing file keeps its permissions and hard links; refused when it
+/// would take the run past its disk budget.
+pub(crate) fn write_file(ws: &Workspace, path: &ResolvedPath, bytes: &[u8]) -> Result<(), Failure> {
+    if let Some(budget) = ws.disk_budget() {
+        budget
+            .check_write(path.abs(), &path.shown(), bytes.len() as u64)
+            .map_err(Failure::failed)?;
+    }
     fs::write(path.abs(), bytes).map_err(|e| Failure::io(&path.shown(), &e))
 }

@@ -23,6 +23,9 @@
 //!   an allowlisted environment and `TMPDIR` set to the workspace's private tmp. The whole group
 //!   is killed on timeout (SIGTERM, then SIGKILL after [`Limits::kill_grace`]), after the shell
 //!   exits, and when the call's future is dropped.
+//! - With a disk budget ([`Workspace::with_disk_budget`]) a shell command may make no file
+//!   larger than what is left (`ulimit -f`), and its group is killed once the private tmp plus
+//!   the root's growth reach the budget; `write` and `edit` refuse what would pass it.
 
 #[cfg(unix)]
 mod bash;
@@ -43,6 +46,7 @@ mod bash {
 }
 mod confine;
 mod detail;
+mod disk;
 mod edit;
 mod error;
 mod fsops;
@@ -64,6 +68,7 @@ use serde::{Deserialize, Serialize};
 
 pub use confine::ResolvedPath;
 pub use detail::ToolDetail;
+pub use disk::{DiskBudget, DiskScope, usage as disk_usage};
 pub use error::ToolError;
 pub use limits::Limits;
 pub use spec::{Builtin, ToolSpec, builtin_specs};

@@ -22,6 +22,9 @@ pub struct Limits {
     pub max_results: usize,
     /// Threads for `grep`; 0 picks from the number of CPUs.
     pub search_threads: usize,
+    /// How often a running shell command's disk use is measured against the run's budget (at
+    /// least; a slow measurement of a big worktree spaces them out further).
+    pub disk_poll: Duration,
 }
 
 impl Default for Limits {
@@ -36,6 +39,7 @@ impl Default for Limits {
             line_max_chars: 2000,
             max_results: 200,
             search_threads: 0,
+            disk_poll: Duration::from_millis(100),
         }
     }
 }

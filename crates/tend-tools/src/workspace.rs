@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tend_sandbox::Sandbox;
 
+use crate::disk::{DiskBudget, DiskScope};
 use crate::mcp::McpHub;
 use crate::{ResolvedPath, ToolError, confine};
 
@@ -26,6 +27,8 @@ struct Inner {
     parent_env: Vec<(OsString, OsString)>,
     /// The run's MCP servers, whose tools `run_tool` routes to.
     mcp: Option<Arc<McpHub>>,
+    /// The run's disk budget, which shell commands and file writes count against.
+    disk: Option<Arc<DiskBudget>>,
 }
 
 impl Workspace {
@@ -56,6 +59,7 @@ impl Workspace {
                 deny_read: Vec::new(),
                 parent_env: std::env::vars_os().collect(),
                 mcp: None,
+                disk: None,
             }),
         })
     }
@@ -92,6 +96,19 @@ impl Workspace {
     /// Routes `mcp__…` tool calls to `hub`.
     pub fn with_mcp(self, hub: Arc<McpHub>) -> Workspace {
         self.map(|inner| inner.mcp = Some(hub))
+    }
+
+    /// Bounds what shell commands and file writes may add to the private tmp and (by `scope`)
+    /// the root from now on to `max`. Measures the root once (the baseline), so call it when
+    /// the run starts.
+    pub fn with_disk_budget(self, max: tend_config::Size, scope: DiskScope) -> Workspace {
+        let budget = DiskBudget::new(max, &self.inner.tmp, &self.inner.root, scope);
+        self.map(|inner| inner.disk = Some(Arc::new(budget)))
+    }
+
+    /// The run's disk budget, if it has one.
+    pub fn disk_budget(&self) -> Option<&Arc<DiskBudget>> {
+        self.inner.disk.as_ref()
     }
 
     /// The run's MCP servers, if it has any.

@@ -1,6 +1,7 @@
 //! `bash`: a shell command in the workspace root, with a timeout, capped output and its whole
 //! process group cleaned up afterwards.
 
+mod budget;
 mod capture;
 pub(crate) mod env;
 pub(crate) mod process;
@@ -16,6 +17,7 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::output::{Failure, parse_input};
 use crate::{Limits, ToolDetail, ToolOutput, Workspace};
+use budget::Watch;
 use capture::{HeadTail, budgets};
 use process::{GroupGuard, GroupSignal, command_for};
 use tend_sandbox::{CommandOutput, CommandSession};
@@ -46,7 +48,12 @@ pub(crate) async fn run(
         Some(0) => return Err(Failure::failed("timeout_ms must be at least 1")),
         Some(ms) => Duration::from_millis(ms).min(limits.bash_timeout_max),
     };
-    let (mut cmd, session) = match command_for(ws, &input.command) {
+    let mut watch = match ws.disk_budget() {
+        Some(budget) => Some(Watch::start(budget, limits.disk_poll).await),
+        None => None,
+    };
+    let file_cap = watch.as_ref().map(Watch::file_cap);
+    let (mut cmd, session) = match command_for(ws, &input.command, file_cap) {
         Ok(built) => built,
         // Fail closed: no sandbox works here, or it cannot give this task what it asks.
         Err(e) if e.is_refusal() => return Err(Failure::refused(e.to_string())),
@@ -62,15 +69,25 @@ pub(crate) async fn run(
         .map_err(|e| Failure::failed(format!("cannot start the shell: {e}")))?;
     // Created before the first await: if this future is dropped from here on, the group dies.
     let group = GroupGuard::new(child.id());
-    let run = supervise(&mut child, &group, timeout, limits).await;
+    let run = supervise(&mut child, &group, timeout, limits, &mut watch).await;
     // Whatever the shell left behind in its group goes too.
     drop(group);
     let duration = started.elapsed();
+    let disk_note = match watch {
+        Some(watch) => {
+            let (verdict, budget) = watch.finish().await;
+            budget::note(&verdict, &budget)
+        }
+        None => None,
+    };
     Ok(report(
         &input.command,
         &run,
-        timeout,
-        duration,
+        Ended {
+            timeout,
+            duration,
+            disk_note,
+        },
         limits,
         session,
     ))
@@ -86,12 +103,22 @@ struct Run {
     stderr: HeadTail,
 }
 
-/// Reads both pipes while waiting for the shell, enforcing the timeout and the pipe grace.
+/// How long it ran, and what the disk budget says about it.
+struct Ended {
+    timeout: Duration,
+    duration: Duration,
+    /// Set when the command used the run's disk budget up (or found it used up).
+    disk_note: Option<String>,
+}
+
+/// Reads both pipes while waiting for the shell, enforcing the timeout, the pipe grace and the
+/// disk budget.
 async fn supervise(
     child: &mut tokio::process::Child,
     group: &GroupGuard,
     timeout: Duration,
     limits: &Limits,
+    watch: &mut Option<Watch>,
 ) -> Run {
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
@@ -141,6 +168,15 @@ async fn supervise(
                 pipes_kill_at = None;
                 abandon_at = Some(Instant::now() + limits.pipe_grace);
             },
+            used = reading(watch), if watch.as_ref().is_some_and(Watch::is_watching) => {
+                if let (Some(used), Some(w)) = (used, watch.as_mut())
+                    && w.passed(used)
+                {
+                    // No grace: every write it makes from here is over the budget.
+                    group.signal(GroupSignal::Kill);
+                    w.stopped(used);
+                }
+            },
             () = sleep_until(abandon_at.unwrap_or_else(far)), if abandon_at.is_some() => {
                 // Only a process that left the group (setsid) can still hold the pipes.
                 run.abandoned_pipes = true;
@@ -149,6 +185,14 @@ async fn supervise(
         }
     }
     run
+}
+
+/// The watch's next measurement (never, without a watch).
+async fn reading(watch: &mut Option<Watch>) -> Option<u64> {
+    match watch {
+        Some(w) => w.reading().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One read from a pipe that is still open.
@@ -165,11 +209,15 @@ async fn read_some<R: AsyncRead + Unpin>(
 fn report(
     command: &str,
     run: &Run,
-    timeout: Duration,
-    duration: Duration,
+    ended: Ended,
     limits: &Limits,
     session: CommandSession,
 ) -> ToolOutput {
+    let Ended {
+        timeout,
+        duration,
+        disk_note,
+    } = ended;
     let (out_cap, err_cap) = budgets(limits.output_cap, run.stdout.total(), run.stderr.total());
     let (stdout, out_cut) = run.stdout.render(out_cap);
     let (stderr, err_cut) = run.stderr.render(err_cap);
@@ -213,6 +261,10 @@ fn report(
     for denial in &sandbox.denials {
         notes.push(format!("[sandbox: {}]", denial.message));
     }
+    let over_budget = disk_note.is_some();
+    if let Some(note) = disk_note {
+        notes.push(note);
+    }
     if run.abandoned_pipes {
         notes.push(
             "[stopped reading: a process outside the command's process group kept its output \
@@ -236,7 +288,7 @@ fn report(
         .any(|d| d.kind == tend_sandbox::DenialKind::Undone);
     ToolOutput {
         content,
-        is_error: run.timed_out || exit_code != Some(0) || undone,
+        is_error: run.timed_out || exit_code != Some(0) || undone || over_budget,
         detail: ToolDetail::Bash {
             command: command.to_owned(),
             exit_code,

@@ -12,13 +12,24 @@ use crate::Workspace;
 /// The one place a shell command is built: the plain invocation, wrapped by the workspace's
 /// sandbox, then spawned in its own process group with no stdin and captured output. The
 /// session must be kept until the command has ended.
+///
+/// `file_cap` bounds every file the command writes (`RLIMIT_FSIZE`, set by the shell before
+/// the script starts, hard and soft, so nothing it starts can raise it): the rest of the run's
+/// disk budget, so that one file cannot overshoot it between two measurements.
 pub(crate) fn command_for(
     ws: &Workspace,
     script: &str,
+    file_cap: Option<u64>,
 ) -> Result<(tokio::process::Command, CommandSession), SandboxError> {
     let env = child_env(ws.parent_env(), ws.tmp());
+    let program = shell(&env);
+    let script = match file_cap {
+        // On the script's first line, so that the shell's line numbers stay the script's.
+        Some(bytes) => format!("ulimit -f {}; {script}", bytes / ulimit_unit(&program)),
+        None => script.to_owned(),
+    };
     let plain = ShellCommand {
-        program: shell(&env),
+        program,
         args: vec![OsString::from("-c"), OsString::from(script)],
         cwd: ws.root().to_path_buf(),
         env,
@@ -42,6 +53,14 @@ pub(crate) fn command_for(
         // A new group whose id is the shell's pid: one signal reaches every process it starts.
         .process_group(0);
     Ok((cmd, session))
+}
+
+/// Bytes per unit of `ulimit -f`: bash counts KiB, POSIX shells (dash) 512-byte blocks.
+fn ulimit_unit(shell: &Path) -> u64 {
+    match shell.file_name().and_then(|n| n.to_str()) {
+        Some("bash") => 1024,
+        Some(_) | None => 512,
+    }
 }
 
 /// bash where it is installed, else POSIX sh.

@@ -4,6 +4,7 @@
 
 mod bash;
 mod common;
+mod disk;
 mod edit;
 mod glob;
 mod grep;

@@ -99,6 +99,13 @@ pub enum Reason {
         rule: String,
         subject: Option<String>,
     },
+    /// A deny or ask rule would match for some value of what is only known at run time (a word
+    /// fed by `xargs`, a variable): asked, never allowed without a human.
+    MayMatch {
+        list: RuleList,
+        rule: String,
+        subject: Option<String>,
+    },
     /// The command cannot be analysed, so it is never allowed without a human.
     Unanalysable {
         problem: String,
@@ -139,6 +146,15 @@ impl fmt::Display for Reason {
                 f,
                 "rule `{rule}` allows it, but a {mode} run does not allow {} without a human{}",
                 class.describe(),
+                on(subject)
+            ),
+            Reason::MayMatch {
+                list,
+                rule,
+                subject,
+            } => write!(
+                f,
+                "rule `{rule}` in the {list} list may match once the parts only known when it runs are filled in{}",
                 on(subject)
             ),
             Reason::Unanalysable { problem, subject } => {

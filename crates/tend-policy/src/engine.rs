@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use crate::classify::classify;
 use crate::decision::{Class, Decision, PartDecision, Reason, Verdict};
-use crate::pattern::{CommandPattern, PathPattern, TextPattern, Unit, command_units};
-use crate::shell::{self, LayerUse, ShellCommand};
-use crate::{Call, Mode, Rule, RuleList, Tool, ToolSelector};
+use crate::pattern::{
+    CommandPattern, PathPattern, TextPattern, Unit, command_units, possible_units,
+};
+use crate::shell::{self, LayerUse, ShellCommand, TrailingArgs};
+use crate::{Call, Mode, NoContext, Rule, RuleList, ShellContext, Tool, ToolSelector};
 
 /// A task's permissions: its mode and the `[permissions]` rule lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,13 +179,21 @@ impl CompiledPolicy {
         self.mode
     }
 
-    /// Decides one call. Pure and cheap: no pattern is compiled here.
+    /// Decides one call. Pure and cheap: no pattern is compiled here. Nothing is looked up:
+    /// a shell command that runs a script file, a program by its path or a git alias from a
+    /// configuration file is unknown (see [`decide_with`](Self::decide_with)).
     pub fn decide(&self, call: &Call) -> Decision {
+        self.decide_with(call, &NoContext)
+    }
+
+    /// Decides one call, looking up the files and git configuration a shell command uses
+    /// through `ctx`.
+    pub fn decide_with(&self, call: &Call, ctx: &dyn ShellContext) -> Decision {
         match call {
             Call::Builtin {
                 tool: Tool::Bash,
                 argument,
-            } => self.decide_bash(argument),
+            } => self.decide_bash(argument, ctx),
             Call::Builtin { tool, argument } => self.decide_path(*tool, argument),
             Call::Mcp {
                 server,
@@ -235,8 +245,8 @@ impl CompiledPolicy {
         single(verdict, reason)
     }
 
-    fn decide_bash(&self, command: &str) -> Decision {
-        let commands = match shell::analyse(command) {
+    fn decide_bash(&self, command: &str, ctx: &dyn ShellContext) -> Decision {
+        let commands = match shell::analyse_with(command, ctx) {
             Ok(commands) => commands,
             Err(e) => return self.unanalysable(&e.to_string()),
         };
@@ -344,12 +354,55 @@ impl CompiledPolicy {
                 fits.then(|| text.clone())
             })
         });
+        let (verdict, reason) = match verdict {
+            Verdict::Allow => self.may_match(cmd).unwrap_or((verdict, reason)),
+            Verdict::Ask | Verdict::Deny => (verdict, reason),
+        };
         PartDecision {
             command: cmd.text.clone(),
             class,
             verdict,
             reason,
         }
+    }
+
+    /// An ask: the first deny or ask rule that would match some value of the command's
+    /// run-time parts (`git % origin` from `xargs -I%` could be `git push origin`).
+    fn may_match(&self, cmd: &ShellCommand) -> Option<(Verdict, Reason)> {
+        let forms: Vec<(Vec<Vec<Unit>>, String)> = cmd
+            .facts
+            .layers
+            .iter()
+            .filter(|l| l.dynamic.iter().any(Option::is_some) || l.trailing == TrailingArgs::Unseen)
+            .map(|l| {
+                (
+                    possible_units(&l.words, &l.dynamic, l.trailing),
+                    l.words.join(" "),
+                )
+            })
+            .collect();
+        if forms.is_empty() {
+            return None;
+        }
+        self.rules
+            .iter()
+            .filter(|r| r.list != RuleList::Allow && r.target == Target::Builtin(Tool::Bash))
+            .find_map(|rule| {
+                let Matcher::Command(pattern) = &rule.matcher else {
+                    return None;
+                };
+                let (_, text) = forms
+                    .iter()
+                    .find(|(units, _)| units.iter().any(|u| pattern.could_match(u)))?;
+                Some((
+                    Verdict::Ask,
+                    Reason::MayMatch {
+                        list: rule.list,
+                        rule: rule.text.clone(),
+                        subject: Some(text.clone()),
+                    },
+                ))
+            })
     }
 
     /// Deny rules, then ask rules, then allow rules (capped by the mode), then the mode's

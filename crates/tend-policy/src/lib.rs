@@ -121,13 +121,38 @@
 //! every mode. Allow rules see only the command as written (`bash(sudo apt install *)`), never
 //! the command under `sudo`, so `bash(apt install *)` does not allow `sudo apt install`.
 //!
+//! # What a command really runs
+//! [`decide_with`](CompiledPolicy::decide_with) takes a [`ShellContext`] that looks up what the
+//! text alone does not show ([`decide`](CompiledPolicy::decide) uses [`NoContext`], which looks
+//! up nothing, so all of these are unknown and asked):
+//! - git aliases are the commands they stand for: from `-c alias.X=…`, `--config-env`,
+//!   `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` and `GIT_CONFIG_PARAMETERS`
+//!   (also exported by an earlier command of the same call), and from git's configuration
+//!   files (`git config --get`, includes too); a `!…` alias is analysed as the shell command
+//!   it runs; an alias that cannot be looked up is unknown. Writing an alias (`git config
+//!   alias.pp push`, `--add`, `set`, `--file F`) is judged as the command it defines, and a
+//!   command-valued setting (`core.sshCommand`, `core.pager`, …) as that command.
+//! - git's publishing plumbing counts as `git push` (`send-pack`, `http-push`, `git-push` and
+//!   other dashed programs from git's exec path).
+//! - A program or subcommand fed from input (`xargs -I% git %`, `xargs git`, `parallel git {}`,
+//!   `find -exec {} …`) is only known at run time: asked wherever a deny or ask rule could
+//!   match it once filled in.
+//! - A script run by a shell (`bash FILE`, `sh FILE`, `. FILE`, `source FILE`, `sh < FILE`) or
+//!   by its path (`./FILE` with a shell `#!` line or none) is read and analysed (nested up to
+//!   8 deep); one that cannot be read, does not exist yet, or may be written or moved by an
+//!   earlier command of the same call (anything not read-only, or a `cd`) is unknown.
+//! - A program given by its path that links to or copies a known program is that program
+//!   (`./gg push` with `gg` a copy of git is `git push`).
+//!
 //! # Limits
-//! The analyser sees what the agent types, not what programs do: `make`, `cargo test` (build
-//! scripts), `python -c`, `bash script.sh` and git aliases run code it cannot see. Deny rules are
-//! a guard against typed commands; the sandbox is the boundary.
+//! The analyser sees what the agent types, not what programs do: `python3 -c`, `perl -e`,
+//! `node -e`, awk's `system()`, `make`, `cargo test` (build scripts), `npm run`, and any other
+//! interpreter or build tool run code it cannot see; they are judged as the mode says for any
+//! command. Deny and ask rules are a guard against typed commands; the sandbox is the boundary.
 
 mod call;
 mod classify;
+mod context;
 mod decision;
 mod engine;
 mod mode;
@@ -136,6 +161,7 @@ mod rule;
 pub mod shell;
 
 pub use call::Call;
+pub use context::{ConfigLookup, FileLookup, GitScope, NoContext, ShellContext};
 pub use decision::{Class, Decision, PartDecision, Reason, Verdict};
 pub use engine::{CompileError, CompiledPolicy, PathContext, Policy};
 pub use mode::Mode;

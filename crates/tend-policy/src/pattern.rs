@@ -23,6 +23,9 @@ pub(crate) enum Unit {
     Sep,
     /// Arguments nobody can see yet (`xargs`): only `*` matches them.
     Opaque,
+    /// Text only known at run time, for [`CommandPattern::could_match`]: it may turn out to be
+    /// anything, blanks included, or nothing.
+    Any,
 }
 
 /// A shell command as units: words separated by [`Unit::Sep`], so that a pattern's blank
@@ -40,6 +43,37 @@ pub(crate) fn command_units(words: &[String], trailing: TrailingArgs) -> Vec<Uni
         units.push(Unit::Opaque);
     }
     units
+}
+
+/// A command as units for [`CommandPattern::could_match`]: each word's run-time part is one
+/// [`Unit::Any`]; with arguments `xargs` appends, both the command alone and the command
+/// followed by anything.
+pub(crate) fn possible_units(
+    words: &[String],
+    dynamic: &[Option<usize>],
+    trailing: TrailingArgs,
+) -> Vec<Vec<Unit>> {
+    let mut units = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            units.push(Unit::Sep);
+        }
+        match dynamic.get(i).copied().flatten() {
+            Some(at) => {
+                units.extend(w.chars().take(at).map(Unit::Char));
+                units.push(Unit::Any);
+            }
+            None => units.extend(w.chars().map(Unit::Char)),
+        }
+    }
+    match trailing {
+        TrailingArgs::Known => vec![units],
+        TrailingArgs::Unseen => {
+            let mut more = units.clone();
+            more.extend([Unit::Sep, Unit::Any]);
+            vec![units, more]
+        }
+    }
 }
 
 /// `bash(…)` patterns. Words are split on blanks (quotes group, `\` escapes); `*` matches any
@@ -101,6 +135,11 @@ impl CommandPattern {
         self.alternatives.iter().any(|p| wildcard(p, units))
     }
 
+    /// Whether some value of the run-time parts ([`Unit::Any`]) would make the pattern match.
+    pub fn could_match(&self, units: &[Unit]) -> bool {
+        self.alternatives.iter().any(|p| could_match(p, units))
+    }
+
     /// Whether the pattern matches every command (`*`).
     pub fn is_universal(&self) -> bool {
         self.alternatives.iter().any(|p| p == &[Tok::Star])
@@ -156,6 +195,30 @@ fn wildcard(pattern: &[Tok], text: &[Unit]) -> bool {
         }
     }
     pattern[p..].iter().all(|tok| *tok == Tok::Star)
+}
+
+/// Matching where text units may be [`Unit::Any`] (any run of pattern tokens): a table over
+/// (pattern position, text position), small since commands and patterns are short.
+fn could_match(pattern: &[Tok], text: &[Unit]) -> bool {
+    let (np, nt) = (pattern.len(), text.len());
+    // fits[p][t]: pattern[p..] can match text[t..].
+    let mut fits = vec![vec![false; nt + 1]; np + 1];
+    fits[np][nt] = true;
+    for t in (0..nt).rev() {
+        fits[np][t] = text[t] == Unit::Any && fits[np][t + 1];
+    }
+    for p in (0..np).rev() {
+        for t in (0..=nt).rev() {
+            let here = match (pattern[p], text.get(t)) {
+                (Tok::Star, unit) => fits[p + 1][t] || (unit.is_some() && fits[p][t + 1]),
+                (_, Some(Unit::Any)) => fits[p][t + 1] || fits[p + 1][t],
+                (tok, Some(&unit)) => unit_matches(tok, unit) && fits[p + 1][t + 1],
+                (_, None) => false,
+            };
+            fits[p][t] = here;
+        }
+    }
+    fits[0][0]
 }
 
 fn unit_matches(tok: Tok, unit: Unit) -> bool {

@@ -70,7 +70,8 @@ const TABLE: &[(Mode, Rules, CallText, Verdict, By)] = &[
     (RO, &[], "bash:LC_ALL=C sort names.txt | uniq -c", Allow, "default read-only-command"),
     (RO, &[], "bash:sort -o sorted.txt names.txt", Deny, "default command"),
     (RO, &[], "bash:rg --pre ./unpack TODO", Deny, "default command"),
-    (RO, &[], "bash:./ls", Deny, "default command"),
+    // Without access to the workspace the file cannot be read (see tests/smuggling.rs).
+    (RO, &[], "bash:./ls", Ask, "unanalysable"),
     (RO, &[], "bash:tee out.txt", Deny, "default command"),
     (RO, &[], "bash:bash -c 'ls | wc -l'", Allow, "default read-only-command"),
     (RO, &[], "bash:find . -name '*.rs' | xargs grep -n TODO", Allow, "default read-only-command"),
@@ -224,6 +225,7 @@ fn decided_by(decision: &Decision) -> String {
         Reason::Rule { list, rule, .. } => format!("{list} {rule}"),
         Reason::Limit { rule, .. } => format!("limit {rule}"),
         Reason::Default { class, .. } => format!("default {}", kebab(*class)),
+        Reason::MayMatch { list, rule, .. } => format!("may-{list} {rule}"),
         Reason::Unanalysable { .. } => "unanalysable".to_owned(),
     }
 }

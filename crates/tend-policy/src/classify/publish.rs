@@ -5,14 +5,15 @@
 //! boundary; this list makes the usual cases ask a human even where the network is open.
 
 use super::{cargo_subcommand_index, git_subcommand_index, long_name};
-use crate::shell::{ShellCommand, Word};
+use crate::shell::{ShellCommand, TrailingArgs, Word};
 
 /// The documented list, as `program subcommand…` (`*` = any use); a test keeps the crate docs
 /// in step with it.
 #[cfg(test)]
-pub(crate) const PUBLISHING: [&str; 25] = [
+pub(crate) const PUBLISHING: [&str; 26] = [
     "git push",
     "git send-email",
+    "git send-pack|http-push|receive-pack|imap-send|remote-*, svn dcommit, p4 submit, git-push",
     "gh (anything but list/view/status/diff/checks/search and GET api calls)",
     "npm|pnpm|yarn|bun publish|unpublish|deprecate|dist-tag|owner|access",
     "cargo publish|yank|owner|login",
@@ -55,11 +56,14 @@ pub(crate) fn is_publishing(cmd: &ShellCommand) -> bool {
     let name = program.text.rsplit('/').next().unwrap_or_default();
     let args = &words[1..];
     let before_dashes: Vec<&Word> = args.iter().take_while(|w| w.text != "--").collect();
+    // `xargs git`: the subcommand comes from the input.
+    let fed = cmd.facts.trailing == TrailingArgs::Unseen;
     let sub_in = |index: Option<usize>, names: &[&str]| match index {
         None => true,
-        Some(i) => args
-            .get(i)
-            .is_some_and(|w| !w.is_static() || names.contains(&w.text.as_str())),
+        Some(i) => match args.get(i) {
+            Some(w) => !w.is_static() || names.contains(&w.text.as_str()),
+            None => fed,
+        },
     };
     // `None` when a word before the first operand is only known at run time.
     let first_operand = || {
@@ -79,7 +83,7 @@ pub(crate) fn is_publishing(cmd: &ShellCommand) -> bool {
             .any(|w| names.contains(&w.text.as_str()))
     };
     match name {
-        "git" => sub_in(git_subcommand_index(args), &["push", "send-email"]),
+        "git" => git_publishes(args, &sub_in),
         "gh" => gh_writes(args),
         "npm" | "pnpm" | "yarn" | "bun" => {
             sub_in(first_operand(), &[])
@@ -113,6 +117,35 @@ pub(crate) fn is_publishing(cmd: &ShellCommand) -> bool {
             .any(|w| !w.is_static() || (!w.text.starts_with('-') && remote_operand(&w.text))),
         _ => false,
     }
+}
+
+/// git's ways of sending commits or mail elsewhere: `push`, its plumbing (`send-pack`,
+/// `http-push`, `receive-pack` fed by hand, the `remote-*` helpers), `send-email`,
+/// `imap-send`, `svn dcommit`, `p4 submit`.
+fn git_publishes(args: &[Word], sub_in: &dyn Fn(Option<usize>, &[&str]) -> bool) -> bool {
+    let index = git_subcommand_index(args);
+    if sub_in(
+        index,
+        &[
+            "push",
+            "send-email",
+            "send-pack",
+            "http-push",
+            "receive-pack",
+            "imap-send",
+        ],
+    ) {
+        return true;
+    }
+    let Some(i) = index else { return true };
+    let Some(sub) = args.get(i) else { return false };
+    let next = args[i + 1..]
+        .iter()
+        .find(|w| !w.text.starts_with('-'))
+        .map(|w| w.text.as_str());
+    sub.text.starts_with("remote-")
+        || (sub.text == "svn" && matches!(next, Some("dcommit" | "set-tree")))
+        || (sub.text == "p4" && next == Some("submit"))
 }
 
 /// `host:path`, `user@host:path`, `rsync://…`; not `./a:b` or `/x:y`.

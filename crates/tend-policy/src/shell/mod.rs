@@ -16,6 +16,8 @@
 //! command whose program, script or arithmetic is only known at run time carries
 //! [`ShellCommand::unknown`]. The policy turns both into `ask`.
 
+mod files;
+mod git;
 mod parse;
 mod scan;
 mod unwrap;
@@ -137,9 +139,23 @@ impl ShellCommand {
 
 /// Every simple command `script` would run, in the order they appear (a nested script's
 /// commands follow the command that runs it). Never panics.
+///
+/// Nothing is looked up: a script file, a program given by its path or a git alias from a
+/// configuration file is unknown. See [`analyse_with`].
 pub fn analyse(script: &str) -> Result<Vec<ShellCommand>, ShellError> {
+    analyse_with(script, &crate::NoContext)
+}
+
+/// Like [`analyse`], looking up through `ctx` the scripts a command runs (`bash p.sh`, `. p.sh`,
+/// `./p.sh`: their commands follow it), the programs it names by path (a copy or link of `git`
+/// is `git`) and the git aliases it uses.
+pub fn analyse_with(
+    script: &str,
+    ctx: &dyn crate::ShellContext,
+) -> Result<Vec<ShellCommand>, ShellError> {
     let mut out = Vec::new();
-    unwrap::analyse_into(script, 0, &mut out)?;
+    let mut analyser = unwrap::Analyser::new(ctx);
+    unwrap::analyse_into(script, 0, &mut analyser, &mut out)?;
     Ok(out)
 }
 

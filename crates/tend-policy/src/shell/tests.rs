@@ -162,7 +162,7 @@ fn analyses_nested_scripts() {
     );
     assert_eq!(
         programs("find . -name '*.o' -exec rm {} \\;"),
-        v(&["find . -name '*.o' -exec rm '{}' ';'", "rm '{}'"])
+        v(&["find . -name '*.o' -exec rm '{}' ';'", "rm {}"])
     );
     assert_eq!(
         programs("xargs sh -c 'rm $0'"),
@@ -343,7 +343,8 @@ fn follows_commands_in_settings_and_variables() {
         programs("source <(echo rm -rf y)"),
         v(&["echo rm -rf y", "source <(echo rm -rf y) ?"])
     );
-    assert_eq!(programs(". ./env.sh"), v(&[". ./env.sh"]));
+    // Without a context the script cannot be read.
+    assert_eq!(programs(". ./env.sh"), v(&[". ./env.sh ?"]));
     assert_eq!(
         programs("bash <(curl -s x)"),
         v(&["curl -s x", "bash <(curl -s x) ?"])

@@ -1,10 +1,12 @@
 //! From parsed simple commands to [`ShellCommand`]s: wrappers seen through, nested scripts
 //! analysed, and the forms of each command that rules are matched against.
 
+use super::files::{self, ProgramFile};
 use super::parse::{Here, Parser, RawCommand};
 use super::word::Word;
 use super::wrappers::{ScriptFrom, Seen, env_name, see_through};
 use super::{Redirect, RedirectKind, ShellCommand, ShellError, TrailingArgs, render};
+use crate::context::ShellContext;
 use crate::safe_env;
 
 /// How far nested scripts (`bash -c 'eval "sh -c …"'`) are followed.
@@ -35,6 +37,8 @@ pub(crate) struct Facts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Layer {
     pub words: Vec<String>,
+    /// Per word, the char index from which its value is only known at run time.
+    pub dynamic: Vec<Option<usize>>,
     pub trailing: TrailingArgs,
     pub usable: LayerUse,
 }
@@ -51,11 +55,88 @@ pub(crate) enum LayerUse {
 }
 
 impl Layer {
-    fn new(words: &[Word], trailing: TrailingArgs, usable: LayerUse) -> Layer {
+    pub(super) fn new(words: &[Word], trailing: TrailingArgs, usable: LayerUse) -> Layer {
         Layer {
             words: words.iter().map(|w| w.text.clone()).collect(),
+            dynamic: words.iter().map(|w| w.dynamic_at).collect(),
             trailing,
             usable,
+        }
+    }
+}
+
+/// The state of one analysis: the injected context, and what earlier commands of the same
+/// command string may have changed for the later ones.
+pub(crate) struct Analyser<'c> {
+    pub ctx: &'c dyn ShellContext,
+    /// Assignments earlier commands made (`export GIT_CONFIG_COUNT=1`, `X=1`): later commands
+    /// may see them.
+    pub exported: Vec<Word>,
+    /// An earlier command may have written files, so a file read now may not be what runs.
+    pub wrote_files: bool,
+    /// An earlier command may have changed the directory, so relative paths are uncertain.
+    pub cwd_changed: bool,
+}
+
+impl<'c> Analyser<'c> {
+    pub fn new(ctx: &'c dyn ShellContext) -> Analyser<'c> {
+        Analyser {
+            ctx,
+            exported: Vec::new(),
+            wrote_files: false,
+            cwd_changed: false,
+        }
+    }
+
+    /// Records what a command just analysed may change for the commands after it.
+    fn after(&mut self, cmd: &ShellCommand) {
+        let program = system_name(&cmd.program).unwrap_or(&cmd.program);
+        match program {
+            "" => self
+                .exported
+                .extend(cmd.facts.words.iter().skip(1).cloned()),
+            "cd" | "pushd" | "popd" => self.cwd_changed = true,
+            "export" | "declare" | "typeset" | "local" | "readonly" => self.exported.extend(
+                cmd.facts
+                    .words
+                    .iter()
+                    .skip(1)
+                    .filter(|w| w.assignment_name().is_some())
+                    .cloned(),
+            ),
+            _ => {}
+        }
+        if cmd.program.is_empty() {
+            self.exported.extend(
+                cmd.env
+                    .iter()
+                    .map(|e| Word::literal(e))
+                    .filter(|w| w.assignment_name().is_some()),
+            );
+        }
+        let sets_shell_state = matches!(
+            program,
+            "" | "cd"
+                | "pushd"
+                | "popd"
+                | "export"
+                | "declare"
+                | "typeset"
+                | "local"
+                | "readonly"
+                | "set"
+                | "unset"
+                | "shopt"
+                | "alias"
+                | "umask"
+        ) && !cmd.redirects.iter().any(|r| r.writes_file());
+        if !sets_shell_state
+            && !matches!(
+                crate::classify::classify(cmd),
+                crate::Class::ReadOnlyCommand | crate::Class::NoCommand
+            )
+        {
+            self.wrote_files = true;
         }
     }
 }
@@ -63,13 +144,14 @@ impl Layer {
 pub(crate) fn analyse_into(
     script: &str,
     depth: usize,
+    an: &mut Analyser<'_>,
     out: &mut Vec<ShellCommand>,
 ) -> Result<(), ShellError> {
     if depth > MAX_SCRIPT_DEPTH {
         return Err(ShellError::TooDeep);
     }
     for raw in Parser::parse(script, depth)? {
-        expand(raw, depth, out);
+        expand(raw, depth, an, out);
     }
     Ok(())
 }
@@ -77,11 +159,16 @@ pub(crate) fn analyse_into(
 /// Where a shell's standard input comes from.
 enum Stdin {
     Inherited,
-    File,
+    File(Word),
     Text { text: String, dynamic: bool },
 }
 
-fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
+pub(super) fn expand(
+    raw: RawCommand,
+    depth: usize,
+    an: &mut Analyser<'_>,
+    out: &mut Vec<ShellCommand>,
+) {
     let stdin = raw
         .redirects
         .iter()
@@ -91,7 +178,9 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
                 text: text.clone(),
                 dynamic: *dynamic,
             }),
-            (_, RedirectKind::Input | RedirectKind::ReadWrite, None | Some(0)) => Some(Stdin::File),
+            (_, RedirectKind::Input | RedirectKind::ReadWrite, None | Some(0)) => {
+                Some(Stdin::File(r.target.clone()))
+            }
             _ => None,
         })
         .unwrap_or(Stdin::Inherited);
@@ -123,6 +212,8 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
     let mut unknown = raw.problem.clone();
     let mut wrappers = Vec::new();
     let mut script: Option<(ScriptFrom, Vec<Word>)> = None;
+    // The text of a script file run by its path (`./p.sh`).
+    let mut program_script: Option<String> = None;
     while let Some(program) = cur.first() {
         if !program.is_static() {
             unknown.get_or_insert_with(|| {
@@ -130,13 +221,29 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
             });
             break;
         }
-        let Some(name) = system_name(&program.text) else {
-            break;
+        let name = match system_name(&program.text) {
+            Some(name) => name.to_owned(),
+            None => match files::program_file(an, &program.text) {
+                ProgramFile::Known(name) => {
+                    // A link to or a copy of a known program is that program.
+                    cur[0] = Word::literal(&name);
+                    super::git::stand_for(&mut facts, &cur);
+                    name
+                }
+                ProgramFile::Script(text) => {
+                    program_script = Some(text);
+                    break;
+                }
+                ProgramFile::Opaque => break,
+                ProgramFile::Unknown(why) => {
+                    unknown.get_or_insert(why);
+                    break;
+                }
+            },
         };
-        let name = name.to_owned();
         match see_through(&name, &cur[1..]) {
             Seen::Not => break,
-            Seen::Inner(inner) => {
+            Seen::Inner(mut inner) => {
                 if inner.trailing == TrailingArgs::Unseen {
                     facts.trailing = TrailingArgs::Unseen;
                 }
@@ -152,6 +259,16 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
                 env.extend(inner.env);
                 wrappers.push(name);
                 cur = cur.split_off(1 + inner.at);
+                cur.truncate(inner.end.map_or(cur.len(), |end| end - inner.at));
+                if let Some(mark) = inner.replace.take() {
+                    // `xargs -I% git % …`: the marked words come from the input.
+                    for w in &mut cur {
+                        if let Some(at) = w.text.find(&mark) {
+                            let at = w.text[..at].chars().count();
+                            w.dynamic_at = Some(w.dynamic_at.map_or(at, |d| d.min(at)));
+                        }
+                    }
+                }
                 facts.layers.push(Layer::new(&cur, facts.trailing, usable));
             }
             Seen::Script { from, privileged } => {
@@ -169,36 +286,56 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
             }
         }
     }
+    let mut nested = Vec::new();
+    super::git::resolve(
+        an,
+        &mut cur,
+        &env,
+        depth,
+        &mut nested,
+        &mut unknown,
+        &mut facts,
+    );
     add_normalised_layers(&cur, &mut facts);
 
-    let mut nested = Vec::new();
-    if let Some((from, words)) = script {
-        match script_text(&from, &words, &stdin) {
-            ScriptText::Text(text) => match analyse_into(&text, depth + 1, &mut nested) {
+    let script_text = match script {
+        Some((from, words)) => Some(script_text(an, &from, &words, &stdin)),
+        None => program_script.map(ScriptText::Text),
+    };
+    if let Some(text) = script_text {
+        match text {
+            ScriptText::Text(text) => match analyse_into(&text, depth + 1, an, &mut nested) {
                 Ok(()) => facts.runs_analysed_script = true,
                 Err(e) => {
                     unknown.get_or_insert(format!("its script cannot be analysed: {e}"));
                 }
             },
+            ScriptText::Partial(text) => {
+                let mut seen = Vec::new();
+                if analyse_into(&text, depth + 1, an, &mut seen).is_ok() {
+                    nested.extend(seen);
+                }
+                unknown.get_or_insert("its script is only known when it runs".to_owned());
+            }
             ScriptText::File => facts.runs_script_file = true,
             ScriptText::Unknown(why) => {
                 unknown.get_or_insert(why);
             }
         }
     }
-    nested_commands(&cur, depth, &mut nested, &mut unknown, &mut facts);
+    nested_commands(&cur, depth, an, &mut nested, &mut unknown, &mut facts);
     for w in &env {
         if let Some((name, value)) = w.text.split_once('=')
             && command_valued_variable(name)
         {
-            nested_script(w, value, depth, &mut nested, &mut unknown);
+            nested_script(w, value, depth, an, &mut nested, &mut unknown);
         }
     }
 
     let program = cur.first().map(|w| w.text.clone()).unwrap_or_default();
     let args = cur.iter().skip(1).map(|w| w.text.clone()).collect();
     facts.words = cur;
-    out.push(ShellCommand {
+    let cmd = ShellCommand {
         text: render(written.iter()),
         program,
         args,
@@ -215,36 +352,42 @@ fn expand(raw: RawCommand, depth: usize, out: &mut Vec<ShellCommand>) {
             .collect(),
         unknown,
         facts,
-    });
+    };
+    an.after(&cmd);
+    out.push(cmd);
     out.extend(nested);
 }
 
-enum ScriptText {
+pub(super) enum ScriptText {
     Text(String),
+    /// A script with parts only known at run time (`sh -c "rm $1"`, `xargs -I{} sh -c 'rm
+    /// {}'`): unknown, but what can be seen of it is analysed too, so deny rules still catch it.
+    Partial(String),
     File,
     Unknown(String),
 }
 
-fn script_text(from: &ScriptFrom, words: &[Word], stdin: &Stdin) -> ScriptText {
+fn script_text(an: &Analyser<'_>, from: &ScriptFrom, words: &[Word], stdin: &Stdin) -> ScriptText {
     let dynamic = || ScriptText::Unknown("its script is only known when it runs".to_owned());
     match from {
         ScriptFrom::Arg(i) => match words.get(1 + i) {
             Some(w) if w.is_static() => ScriptText::Text(w.text.clone()),
-            Some(_) => dynamic(),
+            Some(w) => ScriptText::Partial(w.text.clone()),
             None => ScriptText::Unknown("`-c` without a script".to_owned()),
         },
         ScriptFrom::Args(i) => {
             let parts = words.get(1 + i..).unwrap_or_default();
+            let texts: Vec<&str> = parts.iter().map(|w| w.text.as_str()).collect();
             if parts.iter().all(Word::is_static) {
-                let texts: Vec<&str> = parts.iter().map(|w| w.text.as_str()).collect();
                 ScriptText::Text(texts.join(" "))
             } else {
-                dynamic()
+                ScriptText::Partial(texts.join(" "))
             }
         }
         ScriptFrom::File(i) => match words.get(1 + i) {
             Some(w) if !w.is_static() => dynamic(),
-            Some(_) | None => ScriptText::File,
+            Some(w) => files::script_file(an, &w.text),
+            None => ScriptText::File,
         },
         ScriptFrom::Stdin => match stdin {
             Stdin::Text {
@@ -252,7 +395,8 @@ fn script_text(from: &ScriptFrom, words: &[Word], stdin: &Stdin) -> ScriptText {
                 dynamic: false,
             } => ScriptText::Text(text.clone()),
             Stdin::Text { dynamic: true, .. } => dynamic(),
-            Stdin::File => ScriptText::File,
+            Stdin::File(w) if !w.is_static() => dynamic(),
+            Stdin::File(w) => files::script_file(an, &w.text),
             Stdin::Inherited => {
                 ScriptText::Unknown("it reads its script from standard input".to_owned())
             }
@@ -265,6 +409,7 @@ fn script_text(from: &ScriptFrom, words: &[Word], stdin: &Stdin) -> ScriptText {
 fn nested_commands(
     cur: &[Word],
     depth: usize,
+    an: &mut Analyser<'_>,
     nested: &mut Vec<ShellCommand>,
     unknown: &mut Option<String>,
     facts: &mut Facts,
@@ -289,11 +434,19 @@ fn nested_commands(
                         unknown.get_or_insert("`find -exec` without `;` or `+`".to_owned());
                         return;
                     };
+                    let mut words = args[start..start + len].to_vec();
+                    // `{}` is each file found: a run-time value (`-exec {} ;` runs files).
+                    for w in &mut words {
+                        if let Some(at) = w.text.find("{}") {
+                            let at = w.text[..at].chars().count();
+                            w.dynamic_at = Some(w.dynamic_at.map_or(at, |d| d.min(at)));
+                        }
+                    }
                     let raw = RawCommand {
-                        words: args[start..start + len].to_vec(),
+                        words,
                         ..RawCommand::default()
                     };
-                    expand(raw, depth + 1, nested);
+                    expand(raw, depth + 1, an, nested);
                     i = start + len;
                 }
                 i += 1;
@@ -308,26 +461,10 @@ fn nested_commands(
                 let Some((key, value)) = pair[1].text.split_once('=') else {
                     continue;
                 };
-                let key = key.to_ascii_lowercase();
-                let script = if key.starts_with("alias.") || key == "credential.helper" {
-                    value.strip_prefix('!')
-                } else if key.starts_with("pager.")
-                    || matches!(
-                        key.as_str(),
-                        "core.pager"
-                            | "core.sshcommand"
-                            | "core.fsmonitor"
-                            | "core.editor"
-                            | "sequence.editor"
-                            | "diff.external"
-                    )
-                {
-                    Some(value)
-                } else {
-                    None
-                };
+                // Aliases are analysed where they are used (see `git::resolve`).
+                let script = super::git::command_valued_key(key).then_some(value);
                 if let Some(script) = script {
-                    nested_script(&pair[1], script, depth, nested, unknown);
+                    nested_script(&pair[1], script, depth, an, nested, unknown);
                 }
             }
         }
@@ -349,7 +486,7 @@ fn nested_commands(
                     "alias" => w.text.split_once('=').map_or("", |(_, v)| v),
                     _ => &w.text,
                 };
-                if let Err(e) = analyse_into(text, depth + 1, nested) {
+                if let Err(e) = analyse_into(text, depth + 1, an, nested) {
                     unknown.get_or_insert(format!("its script cannot be analysed: {e}"));
                 }
             }
@@ -360,10 +497,11 @@ fn nested_commands(
 }
 
 /// Analyses `script`, a piece of `word` that a program will run as a shell command.
-fn nested_script(
+pub(super) fn nested_script(
     word: &Word,
     script: &str,
     depth: usize,
+    an: &mut Analyser<'_>,
     nested: &mut Vec<ShellCommand>,
     unknown: &mut Option<String>,
 ) {
@@ -372,7 +510,7 @@ fn nested_script(
             "`{}` holds a command known only at run time",
             word.text
         ));
-    } else if let Err(e) = analyse_into(script, depth + 1, nested) {
+    } else if let Err(e) = analyse_into(script, depth + 1, an, nested) {
         unknown.get_or_insert(format!(
             "the command in `{}` cannot be analysed: {e}",
             word.text
@@ -445,6 +583,9 @@ pub(crate) fn system_name(program: &str) -> Option<&str> {
         "/usr/local/bin/",
         "/sbin/",
         "/usr/sbin/",
+        // git's exec path: `/usr/lib/git-core/git-push` is `git-push`.
+        "/usr/lib/git-core/",
+        "/usr/libexec/git-core/",
     ]
     .iter()
     .find_map(|dir| program.strip_prefix(dir))

@@ -29,6 +29,12 @@ pub(super) struct Inner {
     pub(super) trailing: TrailingArgs,
     pub(super) privileged: bool,
     pub(super) writes: bool,
+    /// The text that stands for a value read from input (`xargs -I%`, `parallel … {}`): words
+    /// holding it are only known at run time.
+    pub(super) replace: Option<String>,
+    /// Where the inner command ends, if arguments follow it that are not its own (`parallel
+    /// CMD ::: inputs`): index in the wrapper's arguments.
+    pub(super) end: Option<usize>,
 }
 
 pub(super) enum Seen {
@@ -82,6 +88,8 @@ fn inner(at: usize) -> Inner {
         trailing: TrailingArgs::Known,
         privileged: false,
         writes: false,
+        replace: None,
+        end: None,
     }
 }
 
@@ -93,7 +101,7 @@ fn inner_if_any(args: &[Word], at: Result<usize, String>) -> Seen {
     }
 }
 
-const SHELLS: [&str; 8] = ["bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "fish"];
+pub(super) const SHELLS: [&str; 8] = ["bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "fish"];
 
 pub(super) fn see_through(name: &str, args: &[Word]) -> Seen {
     match name {
@@ -157,12 +165,23 @@ pub(super) fn see_through(name: &str, args: &[Word]) -> Seen {
                 ],
             ),
         ) {
-            Seen::Inner(i) => Seen::Inner(Inner {
-                trailing: TrailingArgs::Unseen,
-                ..i
-            }),
+            Seen::Inner(i) => {
+                let replace = xargs_replace(&args[..i.at]);
+                Seen::Inner(Inner {
+                    // With a replacement string, input goes where it stands instead.
+                    trailing: if replace.is_some() {
+                        TrailingArgs::Known
+                    } else {
+                        TrailingArgs::Unseen
+                    },
+                    replace,
+                    ..i
+                })
+            }
+            // `xargs` alone runs `echo`.
             other => other,
         },
+        "parallel" => see_through_parallel(args),
         "env" => see_through_env(args),
         "sudo" | "doas" | "pkexec" | "run0" => {
             let at = match name {
@@ -252,6 +271,77 @@ pub(super) fn see_through(name: &str, args: &[Word]) -> Seen {
         shell if SHELLS.contains(&shell) => see_through_shell(args),
         _ => Seen::Not,
     }
+}
+
+/// The replacement string of `xargs -I R`, `-iR`, `-i`, `--replace[=R]` (default `{}`).
+fn xargs_replace(options: &[Word]) -> Option<String> {
+    let mut found = None;
+    let mut i = 0;
+    while let Some(o) = options.get(i) {
+        let t = o.text.as_str();
+        i += 1;
+        if t == "-I" {
+            found = options.get(i).map(|w| w.text.clone());
+            i += 1;
+        } else if let Some(r) = t.strip_prefix("-I") {
+            found = Some(r.to_owned());
+        } else if t == "-i" || t == "--replace" {
+            found = Some("{}".to_owned());
+        } else if let Some(r) = t.strip_prefix("--replace=") {
+            found = Some(r.to_owned());
+        } else if let Some(r) = t.strip_prefix("-i") {
+            found = Some(r.to_owned());
+        }
+    }
+    found.filter(|r| !r.is_empty())
+}
+
+/// GNU `parallel [options] COMMAND [::: inputs]`: `{}`, `{.}`, `{1}`, … stand for the input;
+/// without them the input is appended. With no command, each input line is a command.
+fn see_through_parallel(args: &[Word]) -> Seen {
+    let at = match skip_options(
+        args,
+        "jSdEIaNnLlPsX",
+        &[
+            "jobs",
+            "sshlogin",
+            "delimiter",
+            "arg-file",
+            "max-args",
+            "max-replace-args",
+            "joblog",
+            "results",
+            "tmpdir",
+            "workdir",
+            "timeout",
+            "retries",
+            "colsep",
+        ],
+    ) {
+        Ok(at) => at,
+        Err(p) => return Seen::Problem(p),
+    };
+    let end = args[at.min(args.len())..]
+        .iter()
+        .position(|w| w.text.starts_with(":::"))
+        .map(|p| at + p);
+    let command_end = end.unwrap_or(args.len());
+    if at >= command_end {
+        return Seen::Problem("`parallel` runs the commands it reads from its input".to_owned());
+    }
+    let placeholder = args[at..command_end]
+        .iter()
+        .any(|w| w.text.contains('{') && w.text.contains('}'));
+    Seen::Inner(Inner {
+        trailing: if placeholder {
+            TrailingArgs::Known
+        } else {
+            TrailingArgs::Unseen
+        },
+        replace: placeholder.then(|| "{".to_owned()),
+        end,
+        ..inner(at)
+    })
 }
 
 /// Where the script of a `-c` option is: after `-c`, `-qc` or `--command`. `--command=…` is

@@ -1,7 +1,13 @@
-//! The gate of a run with a task's `[permissions]`: tend-policy's engine decides each call.
+//! The gate of a run with a task's `[permissions]`: tend-policy's engine decides each call,
+//! looking up the scripts, programs and git configuration a shell command uses in the run's
+//! workspace ([`WorkspaceContext`]).
+
+mod shell_context;
 
 use tend_policy::{Call, CompiledPolicy, Reason, RuleList, Tool};
 use tend_tools::{ToolCall, Workspace};
+
+pub use shell_context::WorkspaceContext;
 
 use crate::gate::{Decision, Gate, Verdict};
 
@@ -51,7 +57,9 @@ impl Gate for PolicyGate<'_> {
                 allow_rule: None,
             };
         };
-        let decision = self.policy.decide(&policy_call);
+        let decision = self
+            .policy
+            .decide_with(&policy_call, &WorkspaceContext::new(self.workspace));
         let verdict = match decision.verdict {
             tend_policy::Verdict::Allow => Verdict::Allow,
             tend_policy::Verdict::Ask => Verdict::Ask,
@@ -75,6 +83,7 @@ fn allow_rule_for(call: &Call, reason: &Reason) -> Option<String> {
             ..
         }
         | Reason::Limit { .. }
+        | Reason::MayMatch { .. }
         | Reason::Unanalysable { .. } => return None,
         Reason::Rule {
             list: RuleList::Allow,
@@ -188,5 +197,111 @@ mod tests {
             gate_test(policy, "write", json!({"path": "a.txt", "content": "x"})).verdict,
             Verdict::Deny
         );
+    }
+
+    /// The real context over real files: a script the run wrote, a link and a copy of git,
+    /// aliases written with the real `git config`, include files in the workspace.
+    #[test]
+    fn the_workspace_context_reads_scripts_programs_and_git_config() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::process::Command;
+
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ws");
+        std::fs::create_dir_all(&root).unwrap();
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .args(args)
+                .current_dir(&root)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {out:?}");
+        };
+        git(&["init", "-q"]);
+        git(&["config", "alias.pp", "push"]);
+        git(&["config", "alias.st", "status"]);
+        git(&["config", "alias.shpush", "!git push origin"]);
+        let write = |name: &str, text: &str| std::fs::write(root.join(name), text).unwrap();
+        write("p.sh", "#!/bin/sh\nset -e\ngit push origin main\n");
+        std::fs::set_permissions(root.join("p.sh"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        write("test.sh", "cargo test --all\n");
+        write("inc.cfg", "[alias]\n\tx = push\n");
+        write("global.cfg", "[alias]\n\ty = push --force\n");
+        std::os::unix::fs::symlink("/usr/bin/git", root.join("gl")).unwrap();
+        std::fs::copy("/usr/bin/git", root.join("gg")).unwrap();
+        std::fs::set_permissions(root.join("gg"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::copy("/usr/bin/git", root.join("shifted")).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(root.join("shifted"))
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b"x"))
+            .unwrap();
+
+        let ws = Workspace::new(&root, &dir.path().join("tmp")).unwrap();
+        let mut policy = Policy::new(Mode::Propose);
+        policy.ask = vec!["bash(git push *)".parse().unwrap()];
+        let compiled = policy
+            .compile(&PathContext {
+                root: ws.root().to_path_buf(),
+                home: None,
+            })
+            .unwrap();
+        let gate = PolicyGate::new(compiled, &ws);
+        let decide = |command: &str| {
+            gate.decide(&ToolCall {
+                id: "t".into(),
+                name: "bash".into(),
+                input: json!({ "command": command }),
+            })
+        };
+        let include = format!("git -c include.path={}/inc.cfg x", ws.root().display());
+        for command in [
+            include.as_str(),
+            "bash p.sh",
+            "sh p.sh",
+            ". ./p.sh",
+            "source p.sh",
+            "./p.sh",
+            "./gl push origin main",
+            "./gg push origin main",
+            "git pp origin main",
+            "git shpush main",
+            "GIT_CONFIG_GLOBAL=global.cfg git y",
+            "git config alias.qq push",
+        ] {
+            let d = decide(command);
+            assert_eq!(d.verdict, Verdict::Ask, "{command}: {}", d.because);
+            assert!(
+                d.because.contains("git push") || d.because.contains("publishes"),
+                "{command}: {}",
+                d.because
+            );
+        }
+        // git refuses relative includes from `-c`: it cannot be looked up, so it is asked.
+        for command in [
+            "bash nope.sh",
+            "./nope",
+            "printf x > t.sh; bash t.sh",
+            "git -c include.path=inc.cfg x",
+        ] {
+            let d = decide(command);
+            assert_eq!(d.verdict, Verdict::Ask, "{command}: {}", d.because);
+            assert!(d.because.contains("cannot"), "{command}: {}", d.because);
+        }
+        for command in [
+            "git status",
+            "git st",
+            "./gg status",
+            "bash test.sh",
+            "git -c color.ui=never diff",
+            "xargs grep foo",
+            "git nosuchalias",
+            // A file that differs from git by one byte is not git.
+            "./shifted push",
+        ] {
+            let d = decide(command);
+            assert_eq!(d.verdict, Verdict::Allow, "{command}: {}", d.because);
+        }
     }
 }

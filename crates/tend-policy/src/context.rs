@@ -8,7 +8,8 @@
 /// The answer to a file lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileLookup {
-    /// The file's bytes.
+    /// The file's bytes (of a large binary file, its first bytes are enough: a file with a NUL
+    /// byte is no script).
     Bytes(Vec<u8>),
     /// No such file (yet).
     Missing,

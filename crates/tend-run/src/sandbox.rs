@@ -12,6 +12,8 @@ use tend_sandbox::{
     SandboxPolicy, WorkspaceAccess, default_deny_read, expand_home, probe,
 };
 
+use tend_tools::DiskScope;
+
 use crate::RunError;
 
 static HELPER: OnceLock<PathBuf> = OnceLock::new();
@@ -110,7 +112,12 @@ fn policy(
             .iter()
             .map(|d| d.as_str().to_owned())
             .collect(),
-        limits: ResourceLimits::default(),
+        // No one file larger than the run's whole disk budget (the shell tool lowers this to
+        // what is left of it for each command).
+        limits: ResourceLimits {
+            file_size: task.sandbox.max_disk.bytes(),
+            ..ResourceLimits::default()
+        },
     }
 }
 
@@ -121,17 +128,20 @@ pub(crate) fn tools_workspace(
     ws: &crate::Workspace,
     tmp: &Path,
 ) -> Result<tend_tools::Workspace, RunError> {
-    let access = match ws {
-        crate::Workspace::InPlace { .. } => WorkspaceAccess::ReadOnly,
+    // A run in the user's own folder cannot write it; its budget is its tmp.
+    let (access, disk) = match ws {
+        crate::Workspace::InPlace { .. } => (WorkspaceAccess::ReadOnly, DiskScope::TmpOnly),
         crate::Workspace::Worktree { .. } | crate::Workspace::Scratch { .. } => {
-            WorkspaceAccess::ReadWrite
+            (WorkspaceAccess::ReadWrite, DiskScope::TmpAndWorktree)
         }
     };
     let confined = run_sandbox(task, paths, access);
     Ok(tend_tools::Workspace::new(ws.dir(), tmp)
         .map_err(|e| RunError::Model(e.to_string()))?
         .with_sandbox(confined.sandbox)
-        .with_deny_read(&confined.deny_read))
+        .with_deny_read(&confined.deny_read)
+        // The baseline is the worktree as the run found it.
+        .with_disk_budget(task.sandbox.max_disk, disk))
 }
 
 #[cfg(test)]
@@ -167,6 +177,7 @@ mod tests {
             Some(Path::new("/h")),
         );
         assert_eq!(policy.network, ["crates.io"]);
+        assert_eq!(policy.limits.file_size, 1_000_000_000);
         assert_eq!(policy.allow_write, [PathBuf::from("/h/.cache/x")]);
         assert!(policy.deny_read.contains(&PathBuf::from("/h/.ssh")));
         assert_eq!(

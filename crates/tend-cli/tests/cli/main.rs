@@ -10,6 +10,7 @@ mod add;
 mod approvals;
 mod completions;
 mod cron_e2e;
+mod disk_budget;
 mod exit_codes;
 mod init;
 mod inputs;

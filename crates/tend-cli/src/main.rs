@@ -10,6 +10,7 @@ mod context;
 mod exit;
 mod load;
 mod output;
+mod private;
 mod progress;
 mod runref;
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         return tend_sandbox::helper::helper_main(&args);
     }
     let cli = cli::Cli::parse();
+    private::prepare(&cli.command);
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(error) => exit::report(&error),

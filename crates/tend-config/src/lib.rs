@@ -36,7 +36,10 @@ pub use config::{
 pub use error::{ConfigError, TaskFileError, render_errors};
 pub use keyword::{Keyword, UnknownWord};
 pub use names::{Domain, OutputTemplate, OutputVars};
-pub use paths::{Paths, PathsError, ProjectPaths, find_project};
+pub use paths::{
+    PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, Paths, PathsError, Privacy, ProjectPaths,
+    create_private_dir, find_project,
+};
 pub use resolve::ResolvedTask;
 pub use task::{
     Anchor, CatchUp, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_CATCH_UP_WINDOW, DEFAULT_INPUT_MAX_BYTES,

@@ -69,7 +69,9 @@ impl Paths {
         ))
     }
 
-    /// Creates the folders that tend writes into (config, tasks, state, runs, logs).
+    /// Creates the folders that tend writes into (config, tasks, state, runs, logs), each
+    /// the owner's alone (0700) whatever the umask. Folders that exist are left as they are:
+    /// [`Paths::tighten_roots`] deals with loose ones.
     pub fn create_dirs(&self) -> std::io::Result<()> {
         for dir in [
             &self.config_dir,
@@ -78,9 +80,27 @@ impl Paths {
             &self.runs_dir,
             &self.logs_dir,
         ] {
-            std::fs::create_dir_all(dir)?;
+            create_private_dir(dir)?;
         }
         Ok(())
+    }
+
+    /// tend's two roots: the config folder and the state folder. Everything tend keeps
+    /// (transcripts, the store, worktrees, tokens, logs) is inside one of them, so their being
+    /// 0700 alone keeps other local users out.
+    pub fn roots(&self) -> [&Path; 2] {
+        [&self.config_dir, &self.state_dir]
+    }
+
+    /// Makes each existing root that others could enter (any group or other bit) 0700, and
+    /// says which it changed and from what, for a warning. Creates nothing, so read-only
+    /// commands leave no folders behind. A root that cannot be changed (another user's) is
+    /// reported as [`Privacy::Stuck`].
+    pub fn tighten_roots(&self) -> Vec<Privacy> {
+        self.roots()
+            .into_iter()
+            .filter_map(tighten)
+            .collect()
     }
 
     /// Everything laid out under a config dir and a state dir.
@@ -95,6 +115,73 @@ impl Paths {
             state_dir,
         }
     }
+}
+
+/// Folders tend creates are the owner's alone.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+/// Files tend creates in its folders are the owner's alone.
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// What [`Paths::tighten_roots`] did to a root that was open to other users.
+#[derive(Debug)]
+pub enum Privacy {
+    /// The folder was `old_mode` and is now 0700.
+    Tightened { dir: PathBuf, old_mode: u32 },
+    /// The folder is `mode` and could not be changed.
+    Stuck {
+        dir: PathBuf,
+        mode: u32,
+        error: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for Privacy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Privacy::Tightened { dir, old_mode } => write!(
+                f,
+                "{} was open to other users (mode {old_mode:04o}); tend made it {PRIVATE_DIR_MODE:04o} \
+                 (yours alone), as it keeps transcripts, worktrees and the store there",
+                dir.display()
+            ),
+            Privacy::Stuck { dir, mode, error } => write!(
+                f,
+                "{} is open to other users (mode {mode:04o}) and tend cannot change that ({error}); \
+                 run `chmod 700 {}`",
+                dir.display(),
+                dir.display()
+            ),
+        }
+    }
+}
+
+/// Creates `dir` and any missing parents 0700, whatever the umask.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR_MODE)
+        .create(dir)
+}
+
+fn tighten(dir: &Path) -> Option<Privacy> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir).ok()?.permissions().mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return None;
+    }
+    let private = std::fs::Permissions::from_mode(PRIVATE_DIR_MODE);
+    Some(match std::fs::set_permissions(dir, private) {
+        Ok(()) => Privacy::Tightened {
+            dir: dir.to_owned(),
+            old_mode: mode,
+        },
+        Err(error) => Privacy::Stuck {
+            dir: dir.to_owned(),
+            mode,
+            error,
+        },
+    })
 }
 
 /// A project's tend folders.
@@ -183,6 +270,34 @@ mod tests {
         ] {
             assert!(d.is_dir(), "{}", d.display());
         }
+    }
+
+    #[test]
+    fn folders_are_private_and_loose_roots_are_tightened_once() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |d: &Path| std::fs::metadata(d).unwrap().permissions().mode() & 0o7777;
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let p = Paths::from_env_map(&env(&[("TEND_HOME", home.to_str().unwrap())])).unwrap();
+        assert!(p.tighten_roots().is_empty());
+        assert!(!home.exists(), "tighten_roots creates nothing");
+        p.create_dirs().unwrap();
+        for d in [&home, &p.config_dir, &p.state_dir, &p.runs_dir, &p.logs_dir] {
+            assert_eq!(mode(d), 0o700, "{}", d.display());
+        }
+        std::fs::set_permissions(&p.state_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let changed = p.tighten_roots();
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert_eq!(
+            changed[0].to_string(),
+            format!(
+                "{} was open to other users (mode 0755); tend made it 0700 (yours alone), as it \
+                 keeps transcripts, worktrees and the store there",
+                p.state_dir.display()
+            )
+        );
+        assert_eq!(mode(&p.state_dir), 0o700);
+        assert!(p.tighten_roots().is_empty(), "said once");
     }
 
     #[test]

@@ -83,6 +83,12 @@ pub fn run_with(paths: Paths, addons: Vec<Addon>) -> Result<(), DaemonError> {
             source,
         }
     })?;
+    match lock.previous {
+        lock::PreviousStop::Clean => {}
+        lock::PreviousStop::Unclean { pid } => tracing::warn!(
+            "the last daemon (pid {pid}) did not stop cleanly; checking the store before going on"
+        ),
+    }
     if std::env::var_os("TEND_NOW").is_some() {
         tracing::warn!("TEND_NOW is set; the daemon ignores it and uses the real clock");
     }
@@ -97,7 +103,11 @@ pub fn run_with(paths: Paths, addons: Vec<Addon>) -> Result<(), DaemonError> {
         stop_signal(),
         addons,
     ));
-    drop(lock);
+    // A controlled stop, even with an error: the next daemon need not call it unclean.
+    let lock_file = lock.path.clone();
+    if let Err(e) = lock.release() {
+        tracing::warn!("cannot empty the lock file {}: {e}", lock_file.display());
+    }
     result
 }
 
@@ -135,6 +145,12 @@ pub async fn serve_with(
 ) -> Result<(), DaemonError> {
     let paths = Arc::new(paths);
     let store = Store::open(&paths.db_path).await?;
+    // A damaged file must stop the daemon before it schedules anything on it (SQLite would
+    // otherwise only notice when a query happens to touch the bad page, maybe mid-run).
+    if let Err(e) = store.check().await {
+        store.close().await;
+        return Err(e.into());
+    }
     tracing::info!(
         "tend daemon {} (pid {}) for {}",
         env!("CARGO_PKG_VERSION"),

@@ -1,16 +1,38 @@
 //! One daemon per tend home: an exclusive lock on `<state>/daemon.lock`, held for the daemon's
 //! whole life and released by the kernel when the process ends, however it ends. The file
 //! holds the daemon's pid for messages; the lock, not the file's existence, is what counts.
+//! A daemon that stops cleanly empties the file, so a pid found in it by the next daemon means
+//! the last one did not (killed, crashed, the machine lost power).
 
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The held lock; dropping it releases it.
 #[derive(Debug)]
 pub struct DaemonLock {
-    _file: File,
+    file: File,
     pub path: PathBuf,
+    /// How the daemon before this one ended.
+    pub previous: PreviousStop,
+}
+
+/// How the last daemon of this tend home ended, as its lock file tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviousStop {
+    /// It stopped cleanly, or there was none.
+    Clean,
+    /// It left its pid behind: killed, crashed, or the machine went down under it.
+    Unclean { pid: u32 },
+}
+
+impl DaemonLock {
+    /// A clean stop: empties the file (so the next daemon knows) and releases the lock.
+    pub fn release(self) -> std::io::Result<()> {
+        self.file.set_len(0)?;
+        self.file.sync_all()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +69,7 @@ pub fn acquire(state_dir: &Path) -> Result<DaemonLock, LockError> {
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(&path)
         .map_err(io)?;
     match file.try_lock() {
@@ -58,11 +81,19 @@ pub fn acquire(state_dir: &Path) -> Result<DaemonLock, LockError> {
         }
         Err(TryLockError::Error(e)) => return Err(io(e)),
     }
+    let previous = match read_pid(&mut file) {
+        Some(pid) => PreviousStop::Unclean { pid },
+        None => PreviousStop::Clean,
+    };
     file.set_len(0).map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     writeln!(file, "{}", std::process::id()).map_err(io)?;
-    file.flush().map_err(io)?;
-    Ok(DaemonLock { _file: file, path })
+    file.sync_all().map_err(io)?;
+    Ok(DaemonLock {
+        file,
+        path,
+        previous,
+    })
 }
 
 /// Who holds the lock of `state_dir`: `Some(pid)` (pid 0 when unreadable) while a daemon holds
@@ -102,7 +133,17 @@ mod tests {
         }
         drop(lock);
         assert_eq!(holder(dir.path()), None);
+        // Dropped without `release`: as if the daemon had been killed.
         let again = acquire(dir.path()).unwrap();
         assert_eq!(again.path, lock_path(dir.path()));
+        assert_eq!(
+            again.previous,
+            PreviousStop::Unclean {
+                pid: std::process::id()
+            }
+        );
+        again.release().unwrap();
+        let clean = acquire(dir.path()).unwrap();
+        assert_eq!(clean.previous, PreviousStop::Clean);
     }
 }

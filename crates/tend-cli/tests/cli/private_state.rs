@@ -1,0 +1,246 @@
+//! tend's state is the owner's alone: with the default XDG folders and umask 022, another local
+//! user can read no transcript, no store and no worktree file; every folder tend keeps is 0700
+//! and every file 0600 (0700 when git checks out an executable). A looser existing state folder
+//! is tightened with a warning. Files tend writes into the user's own repository keep the
+//! user's modes.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{Env, NOBODY, Out, TEND, running_as_root};
+
+/// `tend ARGS` in the repository under umask 022, with HOME in the temp folder and no
+/// TEND_HOME: the default XDG folders (`~/.config/tend`, `~/.local/state/tend`).
+fn tend_022(env: &Env, args: &[&str]) -> Out {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "umask 022; exec \"$@\"", "sh", TEND])
+        .args(args)
+        .current_dir(&env.repo)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .env("TEND_NOW", &env.now)
+        .env("TZ", "UTC");
+    env.finish(args, &mut cmd)
+}
+
+/// An environment whose temp folder, home and repository every local user can enter, as a
+/// home under `/home` usually is: without this, the test would prove nothing.
+fn open_env() -> Env {
+    let env = Env::new();
+    for dir in [&env.root, &env.home, &env.repo] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    env
+}
+
+fn state_dir(env: &Env) -> PathBuf {
+    env.home.join(".local/state/tend")
+}
+
+fn config_dir(env: &Env) -> PathBuf {
+    env.home.join(".config/tend")
+}
+
+/// `program ARGS` as `nobody`.
+fn as_nobody(program: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new("setpriv")
+        .args([
+            format!("--reuid={}", NOBODY.0),
+            format!("--regid={}", NOBODY.1),
+            "--clear-groups".to_owned(),
+            "--".to_owned(),
+            program.to_owned(),
+        ])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// Every entry under `root` (itself included), with its file type.
+fn walk(root: &Path) -> Vec<(PathBuf, std::fs::FileType)> {
+    let mut found = vec![(
+        root.to_owned(),
+        std::fs::symlink_metadata(root).unwrap().file_type(),
+    )];
+    let mut todo = vec![root.to_owned()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                todo.push(entry.path());
+            }
+            found.push((entry.path(), kind));
+        }
+    }
+    found
+}
+
+/// bubblewrap makes the mount points of its binds with mode 0755 whatever the umask; those
+/// that land in a run's own `tmp` (bound as the sandbox's `/tmp`, so a bind under the host's
+/// `/tmp` needs one there) stay behind, empty, inside the run's 0700 folder.
+fn is_sandbox_mount_point(path: &Path) -> bool {
+    let in_run_tmp = path.ancestors().skip(1).any(|a| {
+        a.file_name().is_some_and(|n| n == "tmp")
+            && a.parent()
+                .and_then(Path::parent)
+                .is_some_and(|p| p.ends_with("runs"))
+    });
+    in_run_tmp && std::fs::read_dir(path).unwrap().next().is_none()
+}
+
+/// Folders 0700, files 0600 (0700 for an executable git checked out), nothing for others.
+fn assert_private(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for (path, kind) in walk(root) {
+        let m = mode(&path);
+        if kind.is_symlink() {
+            continue;
+        } else if kind.is_dir() {
+            if is_sandbox_mount_point(&path) {
+                continue;
+            }
+            assert_eq!(m, 0o700, "folder {} is {m:04o}", path.display());
+        } else {
+            assert!(
+                m == 0o600 || m == 0o700,
+                "file {} is {m:04o}",
+                path.display()
+            );
+            files.push(path);
+        }
+    }
+    files
+}
+
+const COUNT_TASK: &str = "+++\nschedule = \"manual\"\nengine = \"command\"\n\
+    command = \"ls | wc -l > count.txt && echo counted\"\n+++\nCount the files.\n";
+
+#[test]
+fn another_user_reads_no_transcript_store_or_worktree() {
+    assert!(
+        running_as_root(),
+        "this test switches to nobody: run it as root"
+    );
+    let env = open_env();
+    // The control: nobody can enter the home and read the user's ordinary files, so only
+    // tend's own modes can stop it below.
+    let readme = env.repo.join("README.md");
+    let control = as_nobody("cat", &[readme.as_os_str()]);
+    assert!(
+        control.status.success(),
+        "nobody cannot read {}",
+        readme.display()
+    );
+
+    env.write_task("count", COUNT_TASK);
+    tend_022(&env, &["run", "count"]).ok();
+    let out = tend_022(&env, &["runs", "--json"]);
+    out.ok();
+    assert_eq!(out.json()[0]["status"], "changed", "{}", out.transcript());
+
+    // A user task: into tend's config folder.
+    tend_022(
+        &env,
+        &[
+            "add",
+            "nightly",
+            "--scope",
+            "user",
+            "--cron",
+            "0 3 * * *",
+            "--prompt",
+            "Check.",
+        ],
+    )
+    .ok();
+    let state = state_dir(&env);
+    let files = assert_private(&state);
+    let config_files = assert_private(&config_dir(&env));
+    assert!(
+        config_files.contains(&config_dir(&env).join("tasks/nightly.md")),
+        "{config_files:?}"
+    );
+    for root in [&state, &config_dir(&env)] {
+        // Created by tend with the parents it needed (`~/.local/state`, `~/.config`).
+        assert_eq!(mode(root.parent().unwrap()), 0o700, "{}", root.display());
+    }
+    let transcript = files
+        .iter()
+        .find(|p| {
+            p.starts_with(state.join("runs"))
+                && p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("transcript")
+        })
+        .unwrap_or_else(|| panic!("no transcript in {files:?}"));
+    let worktree_file = files
+        .iter()
+        .find(|p| p.starts_with(state.join("worktrees")) && p.ends_with("count.txt"))
+        .unwrap_or_else(|| panic!("no worktree file in {files:?}"));
+    let db = state.join("tend.db");
+    assert!(files.contains(&db), "{files:?}");
+
+    for file in [transcript, worktree_file, &db] {
+        let read = as_nobody("cat", &[file.as_os_str()]);
+        assert!(!read.status.success(), "nobody read {}", file.display());
+        assert!(read.stdout.is_empty());
+    }
+    let query = as_nobody(
+        "sqlite3",
+        &[db.as_os_str(), "SELECT count(*) FROM runs".as_ref()],
+    );
+    assert!(
+        !query.status.success() && query.stdout.is_empty(),
+        "nobody queried the store: {}",
+        String::from_utf8_lossy(&query.stdout)
+    );
+    for dir in [&state, &config_dir(&env)] {
+        let list = as_nobody("ls", &[dir.as_os_str()]);
+        assert!(!list.status.success(), "nobody listed {}", dir.display());
+    }
+
+    // What tend wrote into the user's own repository keeps the user's umask: the applied
+    // proposal's file and a task written by `tend add`.
+    let id = out.json()[0]["id"].as_str().unwrap().to_owned();
+    tend_022(&env, &["apply", &id]).ok();
+    assert_eq!(mode(&env.repo.join("count.txt")), 0o644);
+    tend_022(
+        &env,
+        &["add", "tidy", "--cron", "0 9 * * *", "--prompt", "Tidy up."],
+    )
+    .ok();
+    assert_eq!(mode(&env.repo.join(".tend/tasks/tidy.md")), 0o644);
+}
+
+#[test]
+fn a_loose_state_folder_is_tightened_with_a_warning_once() {
+    let env = open_env();
+    let state = state_dir(&env);
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = tend_022(&env, &["list"]);
+    out.ok();
+    assert_eq!(
+        out.stderr,
+        "warning: [TMP]/home/.local/state/tend was open to other users (mode 0755); tend made it \
+         0700 (yours alone), as it keeps transcripts, worktrees and the store there\n",
+        "{}",
+        out.transcript()
+    );
+    assert_eq!(mode(&state), 0o700);
+    let again = tend_022(&env, &["list"]);
+    again.ok();
+    assert_eq!(again.stderr, "", "warned once: {}", again.transcript());
+}

@@ -55,7 +55,7 @@ pub enum Command {
     /// List proposals waiting for review, or show one run's report and diff.
     Review(ReviewArgs),
     /// Apply a run's proposal to your working tree (uncommitted) and drop its branch.
-    Apply(RunArg),
+    Apply(ApplyArgs),
     /// Drop a run's proposal and its branch.
     Discard(RunArg),
     /// List the tool calls waiting for a human's approval.
@@ -366,6 +366,16 @@ pub struct ReviewArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A run id, or a unique part of one.
+    pub run: String,
+    /// Apply it even if it changes sensitive paths (tend's tasks and config, CI, git hooks and
+    /// config, symlinks out of the repository): `tend review RUN` lists them.
+    #[arg(long)]
+    pub allow_sensitive: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 use tend_config::NotifyOn;
+use tend_config::sensitive::SensitiveChange;
 
 /// One thing worth telling a human about a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,6 +32,9 @@ pub struct Notification {
     pub approval: Option<ApprovalNote>,
     /// What a human can do next, as commands: `tend review RUN`, `tend approve 3`.
     pub next: Vec<String>,
+    /// The proposal's sensitive changes (`tend apply` refuses them without
+    /// `--allow-sensitive`): every channel names each.
+    pub sensitive: Vec<SensitiveChange>,
 }
 
 /// An approval request, as a notification shows it.
@@ -65,7 +69,24 @@ impl Notification {
             pull_request: None,
             approval: None,
             next: Vec::new(),
+            sensitive: Vec::new(),
         }
+    }
+
+    /// The warning line about sensitive changes, when there are any.
+    pub fn sensitive_warning(&self) -> Option<String> {
+        (!self.sensitive.is_empty()).then(|| {
+            format!(
+                "⚠ {} sensitive change{} (tend apply refuses without --allow-sensitive):",
+                self.sensitive.len(),
+                if self.sensitive.len() == 1 { "" } else { "s" }
+            )
+        })
+    }
+
+    /// One `- path: why` line per sensitive change.
+    pub fn sensitive_lines(&self) -> Vec<String> {
+        self.sensitive.iter().map(|c| format!("- {c}")).collect()
     }
 
     /// `tend · triage: proposal ready`, `tend · triage: run timed out`.
@@ -92,7 +113,11 @@ impl Notification {
             .map(str::trim)
             .find(|l| !l.is_empty())
             .unwrap_or("");
-        cut(line, 200)
+        if self.sensitive.is_empty() {
+            cut(line, 200)
+        } else {
+            cut(&format!("⚠ sensitive changes · {line}"), 200)
+        }
     }
 
     /// The facts as `label  value` lines (empty ones left out).
@@ -124,6 +149,12 @@ impl Notification {
     pub fn text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "{}", self.title);
+        if let Some(warning) = self.sensitive_warning() {
+            let _ = writeln!(out, "\n{warning}");
+            for line in self.sensitive_lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
         let summary = self.short_summary();
         if !summary.is_empty() {
             let _ = writeln!(out, "\n{summary}\n");
@@ -161,6 +192,14 @@ impl Notification {
                     .unwrap_or_default(),
             ),
             ("TEND_NEXT", self.next.join("\n")),
+            (
+                "TEND_SENSITIVE",
+                self.sensitive
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
             ("TEND_TEXT", self.text()),
         ]
     }
@@ -213,6 +252,32 @@ mod tests {
              branch       tend/fix-tests/20261125-100000-abcdef\n\
              report       /state/runs/20261125-100000-abcdef/report.md\n\
              next         tend review 20261125-100000-abcdef · tend apply 20261125-100000-abcdef\n"
+        );
+    }
+
+    #[test]
+    fn sensitive_changes_are_named_first() {
+        let mut n = sample();
+        n.sensitive = tend_config::sensitive::sensitive_changes(
+            "diff --git a/.github/workflows/x.yml b/.github/workflows/x.yml\nnew file mode 100644\n",
+        );
+        assert!(
+            n.text().starts_with(
+                "tend · fix-tests: proposal ready\n\n\
+                 ⚠ 1 sensitive change (tend apply refuses without --allow-sensitive):\n  \
+                 - .github/workflows/x.yml: CI configuration (runs code with CI's secrets)\n\n"
+            ),
+            "{}",
+            n.text()
+        );
+        assert_eq!(
+            n.headline(),
+            "⚠ sensitive changes · Fixed the off-by-one in `add`."
+        );
+        let env: std::collections::HashMap<_, _> = n.env().into_iter().collect();
+        assert_eq!(
+            env["TEND_SENSITIVE"],
+            ".github/workflows/x.yml: CI configuration (runs code with CI's secrets)"
         );
     }
 

@@ -19,6 +19,16 @@ pub fn slack_body(n: &Notification) -> Value {
             "text": { "type": "mrkdwn", "text": escape(&summary) },
         }));
     }
+    if let Some(warning) = n.sensitive_warning() {
+        let lines: Vec<String> = n.sensitive_lines().iter().map(|l| escape(l)).collect();
+        blocks.push(json!({
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": cut(&format!("*{}*\n{}", escape(&warning), lines.join("\n")), 2_900),
+            },
+        }));
+    }
     // Slack takes at most 10 fields in a section.
     let fields: Vec<Value> = n
         .facts()
@@ -132,6 +142,7 @@ mod tests {
                     "pull_request": null,
                     "approval": null,
                     "next": ["tend review 20261125-100000-abcdef", "tend apply 20261125-100000-abcdef"],
+                    "sensitive": [],
                 },
             })
         );

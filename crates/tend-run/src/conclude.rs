@@ -7,6 +7,7 @@ use std::path::Path;
 use jiff::Timestamp;
 use tend_agent::{EndReason, ReportStatus, SessionOutcome};
 use tend_config::ResolvedTask;
+use tend_config::sensitive::sensitive_changes;
 use tend_store::{RunEnd, RunId, RunState, Usage as StoreUsage};
 
 use crate::outputs::briefing;
@@ -117,6 +118,7 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
         cost_micro_usd: outcome.cost_micro_usd,
         diff_stat,
         briefing: None,
+        sensitive: sensitive_changes(&diff_text),
     };
     // The briefing is the report as it stands; in a worktree it joins the proposal.
     let spec = briefing::Spec {
@@ -153,6 +155,8 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
         facts.briefing = Some(w.briefing.shown.clone());
     }
     let changed = commit.is_some();
+    // Classified from the very text written to diff.patch, the file `tend apply` applies.
+    facts.sensitive = sensitive_changes(&diff_text);
     write(&c.dir.join("report.md"), &render_report(&facts))?;
     write(&c.dir.join("diff.patch"), &diff_text)?;
     failpoint::hit("writing-report");

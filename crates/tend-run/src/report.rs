@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use tend_agent::ReportStatus;
+use tend_config::sensitive::SensitiveChange;
 use tend_model::Usage;
 
 /// Everything the report shows.
@@ -28,11 +29,20 @@ pub struct ReportFacts {
     /// Where the briefing (`output = …`) went: its path in the repository when it is on the
     /// run branch, else its absolute path.
     pub briefing: Option<String>,
+    /// The proposal's sensitive changes: shown first, as `tend apply` refuses them.
+    pub sensitive: Vec<SensitiveChange>,
 }
 
 pub fn render(f: &ReportFacts) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}: {}\n", f.task, f.status);
+    if !f.sensitive.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            crate::proposal::sensitive_block(&f.run_id, &f.sensitive)
+        );
+    }
     let _ = writeln!(out, "{}\n", f.summary.trim());
     for note in &f.notes {
         let _ = writeln!(out, "> tend: {note}\n");
@@ -100,6 +110,7 @@ mod tests {
             cost_micro_usd: Some(1_234),
             diff_stat: " calc.sh | 2 +-\n 1 file changed\n".into(),
             briefing: Some("reports/2026-11-25.md".into()),
+            sensitive: vec![],
         };
         assert_eq!(
             render(&facts),
@@ -111,6 +122,41 @@ mod tests {
              | tokens | 100 in (50 cached, 10 cache writes), 20 out |\n| cost | $0.0012 |\n\
              \n## Changes\n\n```\n calc.sh | 2 +-\n 1 file changed\n```\n\n\
              Review with `tend review 20261125-100000-abcdef`, then `tend apply 20261125-100000-abcdef` or `tend discard 20261125-100000-abcdef`.\n"
+        );
+    }
+
+    #[test]
+    fn sensitive_changes_come_first() {
+        let facts = ReportFacts {
+            task: "t".into(),
+            run_id: "R".into(),
+            status: ReportStatus::Changed,
+            state: "succeeded".into(),
+            summary: "Did it.".into(),
+            notes: vec![],
+            model: "m".into(),
+            branch: None,
+            started: "s".into(),
+            duration: "1s".into(),
+            turns: 1,
+            usage: Usage::default(),
+            cost_micro_usd: None,
+            diff_stat: String::new(),
+            briefing: None,
+            sensitive: tend_config::sensitive::sensitive_changes(
+                "diff --git a/.tend/config.toml b/.tend/config.toml\nnew file mode 100644\n",
+            ),
+        };
+        let report = render(&facts);
+        assert!(
+            report.starts_with(
+                "# t: changed\n\n> **Sensitive changes.** This proposal changes files that can \
+                 run code or grant power when applied; read them first. `tend apply R` refuses \
+                 it; `tend apply --allow-sensitive R` applies it.\n>\n\
+                 > - `.tend/config.toml`: tend tasks or config (what runs, when, with which \
+                 sandbox)\n\nDid it.\n"
+            ),
+            "{report}"
         );
     }
 }

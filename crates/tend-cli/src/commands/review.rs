@@ -2,9 +2,11 @@
 
 use std::io::{IsTerminal, Write};
 
+use tend_config::sensitive::SensitiveChange;
+use tend_run::proposal::{self, ProposalError, SensitivePolicy};
 use tend_store::{ProposalState, Run, RunFilter, RunState};
 
-use crate::cli::{ReviewArgs, RunArg};
+use crate::cli::{ApplyArgs, ReviewArgs, RunArg};
 use crate::context::Context;
 use crate::exit::invalid;
 use crate::output::{Table, print_json, say};
@@ -24,10 +26,11 @@ pub fn review(ctx: &Context, args: &ReviewArgs) -> anyhow::Result<()> {
             ..RunFilter::default()
         }))?;
         ctx.block_on(store.close());
-        let pending: Vec<&Run> = runs
+        let pending = runs
             .iter()
             .filter(|r| r.proposal == Some(ProposalState::Pending))
-            .collect();
+            .map(|run| Ok(Reviewed::of(ctx, run)?))
+            .collect::<anyhow::Result<Vec<Reviewed<'_>>>>()?;
         if args.json {
             return print_json(&pending);
         }
@@ -35,9 +38,10 @@ pub fn review(ctx: &Context, args: &ReviewArgs) -> anyhow::Result<()> {
             say!("No proposals waiting for review.");
             return Ok(());
         }
-        let mut table = Table::new(vec!["RUN", "BRANCH", "SUMMARY"]);
-        for run in pending {
-            let summary = run
+        let mut table = Table::new(vec!["RUN", "BRANCH", "SENSITIVE", "SUMMARY"]);
+        for r in &pending {
+            let summary = r
+                .run
                 .summary
                 .as_deref()
                 .unwrap_or("")
@@ -45,14 +49,29 @@ pub fn review(ctx: &Context, args: &ReviewArgs) -> anyhow::Result<()> {
                 .next()
                 .unwrap_or("")
                 .to_owned();
+            let flag = match r.sensitive.len() {
+                0 => "-".to_owned(),
+                n => format!("⚠ {n}"),
+            };
             table.push(vec![
-                run.id.to_string(),
-                run.branch.clone().unwrap_or_default(),
+                r.run.id.to_string(),
+                r.run.branch.clone().unwrap_or_default(),
+                flag,
                 summary,
             ]);
         }
         let stdout = std::io::stdout();
-        table.write(&mut stdout.lock())?;
+        let mut out = stdout.lock();
+        table.write(&mut out)?;
+        for r in pending.iter().filter(|r| !r.sensitive.is_empty()) {
+            writeln!(
+                out,
+                "\n⚠ run {} changes sensitive paths (`tend apply` refuses it without --allow-sensitive):{}",
+                r.run.id,
+                proposal::list_sensitive(&r.sensitive)
+            )?;
+        }
+        drop(out);
         say!(
             "\n`tend review RUN` shows one; `tend apply RUN` takes it, `tend discard RUN` drops it."
         );
@@ -61,14 +80,20 @@ pub fn review(ctx: &Context, args: &ReviewArgs) -> anyhow::Result<()> {
     let run = find_run(ctx, &store, text)?;
     ctx.block_on(store.close());
     let dir = tend_run::run_dir(&ctx.paths, run.id.as_str());
+    let reviewed = Reviewed::of(ctx, &run)?;
     if args.json {
-        return print_json(&run);
+        return print_json(&reviewed);
     }
     let report =
         std::fs::read_to_string(dir.join("report.md")).unwrap_or_else(|_| "(no report)\n".into());
     let diff = std::fs::read_to_string(dir.join("diff.patch")).unwrap_or_default();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // The report names them at its top; one written before tend flagged them does not.
+    let block = proposal::sensitive_block(run.id.as_str(), &reviewed.sensitive);
+    if !report.contains(block.trim_end()) {
+        writeln!(out, "{block}")?;
+    }
     writeln!(out, "{}", report.trim_end())?;
     if !diff.is_empty() {
         writeln!(out)?;
@@ -99,40 +124,76 @@ fn paint(line: &str, color: bool) -> String {
     format!("\x1b[{code}m{line}\x1b[0m")
 }
 
+/// A run as `tend review` shows it: its record and its proposal's sensitive changes.
+#[derive(serde::Serialize)]
+struct Reviewed<'a> {
+    #[serde(flatten)]
+    run: &'a Run,
+    sensitive: Vec<SensitiveChange>,
+}
+
+impl Reviewed<'_> {
+    fn of<'a>(ctx: &Context, run: &'a Run) -> Result<Reviewed<'a>, ProposalError> {
+        let sensitive = match run.proposal {
+            Some(_) => proposal::sensitive(&ctx.paths, &run.id)?,
+            None => Vec::new(),
+        };
+        Ok(Reviewed { run, sensitive })
+    }
+}
+
 /// `tend apply RUN`: puts the proposal's changes into the user's working tree (not committed:
-/// the user reviews and commits them), then drops the run's branch.
-pub fn apply(ctx: &Context, args: &RunArg) -> anyhow::Result<()> {
+/// the user reviews and commits them), then drops the run's branch. Sensitive changes are
+/// refused, naming each, unless `--allow-sensitive`.
+pub fn apply(ctx: &Context, args: &ApplyArgs) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let run = find_run(ctx, &store, &args.run)?;
-    let (repo, branch) = proposal_of(ctx, &store, &run)?;
-    let patch = tend_run::run_dir(&ctx.paths, run.id.as_str()).join("diff.patch");
-    let patch_text = patch.to_string_lossy().into_owned();
-    // Checked first so that a patch that does not fit changes nothing at all. No --index or
-    // --3way: those would touch the user's staging area.
-    ctx.block_on(tend_run::git::git(
-        &repo,
-        &["apply", "--check", &patch_text],
-    ))
-    .map_err(|e| {
-        invalid(
-            format!(
-                "the proposal of run {} does not apply cleanly to {}: {e}",
-                run.id,
-                repo.display()
-            ),
-            Some("commit or stash your changes, or merge the branch yourself: git merge BRANCH"),
-        )
-    })?;
-    ctx.block_on(tend_run::git::git(&repo, &["apply", &patch_text]))?;
-    ctx.block_on(store.set_proposal(&run.id, ProposalState::Applied))?;
-    ctx.block_on(tend_run::git::delete_branch(&repo, &branch))?;
+    let policy = if args.allow_sensitive {
+        SensitivePolicy::Allow
+    } else {
+        SensitivePolicy::Refuse
+    };
+    let applied = ctx.block_on(proposal::apply(&store, &ctx.paths, &run, policy));
     ctx.block_on(store.close());
+    let applied = applied.map_err(|e| apply_error(&run, e))?;
     say!(
         "applied run {} to {} (not committed: review with `git diff`, then commit)",
         run.id,
-        ctx.display_path(&repo)
+        ctx.display_path(&applied.repo)
     );
+    if !applied.sensitive.is_empty() {
+        say!(
+            "⚠ including sensitive changes (--allow-sensitive):{}",
+            proposal::list_sensitive(&applied.sensitive)
+        );
+    }
     Ok(())
+}
+
+/// What a refused or failed apply tells the user, with what to do about it.
+fn apply_error(run: &Run, e: ProposalError) -> anyhow::Error {
+    let id = &run.id;
+    match e {
+        ProposalError::Sensitive { .. } => {
+            let hint = format!(
+                "read them with `tend review {id}`; `tend apply --allow-sensitive {id}` applies them anyway, `tend discard {id}` drops the proposal"
+            );
+            invalid(e, Some(&hint))
+        }
+        ProposalError::DoesNotApply { .. } => invalid(
+            e,
+            Some("commit or stash your changes, or merge the branch yourself: git merge BRANCH"),
+        ),
+        ProposalError::NoChanges(_) => invalid(e, Some("`tend review` lists the runs that did")),
+        ProposalError::Applied(_)
+        | ProposalError::Discarded(_)
+        | ProposalError::NoBranch(_)
+        | ProposalError::UnknownTask(_)
+        | ProposalError::NoRepository(_) => invalid(e, None),
+        ProposalError::ReadPatch { .. } | ProposalError::Git(_) | ProposalError::Store(_) => {
+            e.into()
+        }
+    }
 }
 
 /// `tend discard RUN`: drops the proposal and its branch.

@@ -750,3 +750,98 @@ fn approving_in_a_real_browser_resumes_the_parked_run() {
     home.stop();
     rt.block_on(mock.shutdown());
 }
+
+/// A proposal with sensitive changes (tend's config, a CI workflow, a symlink out of the
+/// repository): its page lists them, and applying it from the page takes the explicit
+/// "apply including sensitive changes" field; without it the answer names each and the
+/// checkout is untouched.
+#[test]
+fn the_run_page_flags_sensitive_changes_and_apply_needs_the_explicit_field() {
+    let mut home = Home::new();
+    let repo = home.env.repo.clone();
+    home.env.write_task(
+        "grab",
+        "+++\nschedule = \"manual\"\nengine = \"command\"\ncommand = \"sh grab.sh\"\n+++\nDo it.\n",
+    );
+    std::fs::write(
+        repo.join("grab.sh"),
+        "set -e\nprintf '[providers.anthropic]\\nbase_url = \"https://evil.example/v1\"\\n' > .tend/config.toml\n\
+         mkdir -p .github/workflows\necho 'on: push' > .github/workflows/x.yml\nln -s /etc/passwd passwd\n",
+    )
+    .unwrap();
+    home.env.git(&repo, &["add", "."]);
+    home.env.git(&repo, &["commit", "-q", "-m", "task"]);
+    home.env.tend(&["run", "--quiet", "grab"]).ok();
+    let runs = home.env.tend(&["runs", "--json"]).json();
+    let run = runs[0]["id"].as_str().unwrap().to_owned();
+    // A task of the daemon's own, so that its first page has a form (and the session's token).
+    home.task("tick", "manual", "true", "");
+    home.start(None);
+    let dash = Dashboard::open(&home);
+
+    let page = dash.get(&format!("/runs/{run}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let named = [
+        "<li><code>.github/workflows/x.yml</code>: CI configuration (runs code with CI&#39;s secrets)</li>",
+        "<li><code>.tend/config.toml</code>: tend tasks or config (what runs, when, with which sandbox)</li>",
+        "<li><code>passwd</code>: a symlink out of the repository, to `/etc/passwd`</li>",
+    ];
+    for line in named {
+        assert!(page.body.contains(line), "{line} in {}", page.body);
+    }
+    assert!(
+        page.body.contains(
+            "<input type=\"checkbox\" name=\"allow_sensitive\" value=\"yes\" required> apply including sensitive changes"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("Apply to working tree"),
+        "{}",
+        page.body
+    );
+
+    // Without the field (or with another value): refused, naming each; nothing applied.
+    for fields in ["", "allow_sensitive=no"] {
+        let refused = dash.post(&format!("/runs/{run}/apply"), fields);
+        assert_eq!(refused.status, 409, "{fields}: {}", refused.body);
+        for path in [".github/workflows/x.yml", ".tend/config.toml", "passwd"] {
+            assert!(refused.body.contains(path), "{path} in {}", refused.body);
+        }
+        assert!(
+            refused
+                .body
+                .contains("changes sensitive paths, so it was not applied"),
+            "{}",
+            refused.body
+        );
+    }
+    assert!(repo.join("passwd").symlink_metadata().is_err());
+    assert!(!repo.join(".tend/config.toml").exists());
+    assert!(!repo.join(".github").exists());
+    let status = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+    assert_eq!(
+        home.sql(&format!("SELECT proposal FROM runs WHERE id = '{run}'")),
+        vec![vec!["pending".to_owned()]]
+    );
+
+    // With the box ticked: applied.
+    let applied = dash.post(&format!("/runs/{run}/apply"), "allow_sensitive=yes");
+    assert_eq!(applied.status, 303, "{}", applied.body);
+    assert_eq!(
+        std::fs::read_link(repo.join("passwd")).unwrap(),
+        Path::new("/etc/passwd")
+    );
+    assert!(repo.join(".github/workflows/x.yml").exists());
+    assert_eq!(
+        home.sql(&format!("SELECT proposal FROM runs WHERE id = '{run}'")),
+        vec![vec!["applied".to_owned()]]
+    );
+    home.stop();
+}

@@ -151,9 +151,16 @@ fn notification(event: NotifyOn, task: &ResolvedTask, f: &Finished) -> Notificat
         next.push(format!("tend deny {} --reason …", a.id));
     }
     if f.run.proposal == Some(ProposalState::Pending) {
+        // A patch that cannot be read is refused by `tend apply` too; the notification says
+        // what it can.
+        n.sensitive =
+            crate::proposal::sensitive_in(&f.run_dir.join("diff.patch")).unwrap_or_default();
         next.push(format!("tend review {id}"));
         if f.approval.is_none() {
-            next.push(format!("tend apply {id}"));
+            // With sensitive changes, the next step is reading them, not applying.
+            if n.sensitive.is_empty() {
+                next.push(format!("tend apply {id}"));
+            }
             next.push(format!("tend discard {id}"));
         }
     } else if f.approval.is_none() {

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Redirect;
 use axum::{Extension, Form};
 use tend_daemon::protocol::{Answer, Reply, Request};
+use tend_run::proposal::SensitivePolicy;
 use tend_store::{Pause, Paused, TaskId};
 
 use crate::auth::Session;
@@ -23,6 +24,7 @@ fn checked(
             csrf: String::new(),
             answer: None,
             reason: None,
+            allow_sensitive: None,
         },
         |Form(f)| f,
     );
@@ -135,15 +137,24 @@ pub async fn answer(
     }
 }
 
+/// The value of the run page's "apply including sensitive changes" box.
+pub const ALLOW_SENSITIVE: &str = "yes";
+
 pub async fn apply(
     State(app): State<App>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Result<Redirect, PageError> {
-    checked(&session, form)?;
+    let form = checked(&session, form)?;
     let run = load_run(&app, &id).await?;
-    tend_run::proposal::apply(&app.handle.store, &app.handle.paths, &run)
+    // Sensitive changes go in only with the run page's explicit box ticked; without it the
+    // refusal names each.
+    let policy = match form.allow_sensitive.as_deref() {
+        Some(ALLOW_SENSITIVE) => SensitivePolicy::Allow,
+        _ => SensitivePolicy::Refuse,
+    };
+    tend_run::proposal::apply(&app.handle.store, &app.handle.paths, &run, policy)
         .await
         .map_err(|e| PageError::Conflict(e.to_string()))?;
     Ok(Redirect::to(&format!("/runs/{}", run.id)))

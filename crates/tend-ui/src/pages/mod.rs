@@ -114,6 +114,9 @@ pub struct ActionForm {
     pub answer: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
+    /// `yes` when the human ticked "apply including sensitive changes" on the run's page.
+    #[serde(default)]
+    pub allow_sensitive: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -88,6 +88,9 @@ struct RunPage {
     chrome: Chrome,
     run: Facts,
     approval: Option<ApprovalView>,
+    /// The proposal's sensitive changes: listed first, and applying them takes a ticked box.
+    sensitive: Vec<SensitiveView>,
+    allow_sensitive: &'static str,
     report: Option<String>,
     diff: Option<Diff>,
     transcript: Transcript,
@@ -166,7 +169,14 @@ fn facts(run: &Run, task: String, now: jiff::Timestamp, tz: &TimeZone) -> Facts 
     }
 }
 
+/// A sensitive change of the proposal, as the page lists it.
+pub struct SensitiveView {
+    pub path: String,
+    pub why: String,
+}
+
 struct Files {
+    sensitive: Vec<SensitiveView>,
     report: Option<String>,
     diff: Option<Diff>,
     transcript: Transcript,
@@ -182,6 +192,14 @@ fn files(dir: PathBuf, run: String, page: Option<usize>, tz: TimeZone) -> Result
         .ok()
         .filter(|d| !d.trim().is_empty())
         .map(|d| diff::parse(&d));
+    let sensitive = tend_run::proposal::sensitive_in(&dir.join("diff.patch"))
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .into_iter()
+        .map(|c| SensitiveView {
+            why: c.kind.to_string(),
+            path: c.path,
+        })
+        .collect();
     let lines = Lines::read(&dir.join("transcript.jsonl"))
         .map_err(|e| PageError::Internal(format!("cannot read the transcript: {e}")))?;
     let (page, start, end) = transcript::page_range(lines.len(), page);
@@ -193,6 +211,7 @@ fn files(dir: PathBuf, run: String, page: Option<usize>, tz: TimeZone) -> Result
         .and_then(|v| transcript::seq_of(&v))
         .unwrap_or(0);
     Ok(Files {
+        sensitive,
         report,
         diff,
         transcript: Transcript {
@@ -243,6 +262,8 @@ pub async fn show(
             .await,
         run: facts(&run, task, now, &app.tz),
         approval,
+        sensitive: files.sensitive,
+        allow_sensitive: crate::pages::actions::ALLOW_SENSITIVE,
         report: files.report,
         diff: files.diff,
         transcript: files.transcript,

@@ -28,5 +28,6 @@ mod sandbox;
 mod sensitive;
 mod show;
 mod slot;
+mod smuggling;
 mod store;
 mod validate;

@@ -95,8 +95,12 @@ fn git_out(env: &Env, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn run_once(env: &Env, name: &str) -> String {
-    env.tend(&["run", "--quiet", name]).ok();
+/// Runs the task once under the sandbox `mechanism` (`TEND_SANDBOX`), and returns its run id.
+fn run_once(env: &Env, name: &str, mechanism: &str) -> String {
+    let args = ["run", "--quiet", name];
+    let mut cmd = env.command(&env.repo, &args);
+    cmd.env("TEND_SANDBOX", mechanism);
+    env.finish(&args, &mut cmd).ok();
     let runs = env.tend(&["runs", "--json"]);
     runs.ok();
     let runs = runs.json();
@@ -156,9 +160,9 @@ fn owned(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn the_power_grab_is_flagged_and_refused(env: &Env) {
+fn the_power_grab_is_flagged_and_refused(env: &Env, mechanism: &str) {
     project(env, "grab", GRAB, "");
-    let id = run_once(env, "grab");
+    let id = run_once(env, "grab", mechanism);
     let before = tree(&env.repo);
     let head = git_out(env, &["rev-parse", "HEAD"]);
 
@@ -268,19 +272,29 @@ fn the_power_grab_is_flagged_and_refused(env: &Env) {
 
 #[test]
 fn a_proposal_that_grants_itself_power_is_flagged_and_refused() {
-    the_power_grab_is_flagged_and_refused(&Env::new());
+    the_power_grab_is_flagged_and_refused(&Env::new(), "bubblewrap");
+}
+
+#[test]
+fn a_proposal_that_grants_itself_power_under_landlock_is_flagged_and_refused() {
+    the_power_grab_is_flagged_and_refused(&Env::new(), "landlock");
 }
 
 #[test]
 fn a_proposal_that_grants_itself_power_is_refused_as_an_ordinary_user() {
-    the_power_grab_is_flagged_and_refused(&Env::as_user(User::Ordinary));
+    the_power_grab_is_flagged_and_refused(&Env::as_user(User::Ordinary), "bubblewrap");
+}
+
+#[test]
+fn a_proposal_that_grants_itself_power_under_landlock_is_refused_as_an_ordinary_user() {
+    the_power_grab_is_flagged_and_refused(&Env::as_user(User::Ordinary), "landlock");
 }
 
 #[test]
 fn an_ordinary_proposal_applies_as_before() {
     let env = Env::new();
     project(&env, "tidy", ORDINARY, "");
-    let id = run_once(&env, "tidy");
+    let id = run_once(&env, "tidy", "bubblewrap");
     let report =
         std::fs::read_to_string(env.home.join(format!("state/runs/{id}/report.md"))).unwrap();
     assert!(!report.contains("Sensitive"), "{report}");

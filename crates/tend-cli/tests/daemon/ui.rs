@@ -801,6 +801,15 @@ fn the_run_page_flags_sensitive_changes_and_apply_needs_the_explicit_field() {
         "{}",
         page.body
     );
+    // The timeline, where runs are listed, carries the warning too.
+    let timeline = dash.get("/timeline");
+    assert!(
+        timeline.body.contains(&format!(
+            "<a href=\"/runs/{run}#sensitive\" class=\"badge bad\" title=\"its proposal changes sensitive paths\">⚠ 3 sensitive</a>"
+        )),
+        "{}",
+        timeline.body
+    );
 
     // Without the field (or with another value): refused, naming each; nothing applied.
     for fields in ["", "allow_sensitive=no"] {

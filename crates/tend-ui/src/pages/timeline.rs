@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use jiff::Timestamp;
 use serde::Deserialize;
-use tend_store::{Run, RunFilter, SlotRecord, TaskId};
+use tend_store::{ProposalState, Run, RunFilter, RunId, SlotRecord, TaskId};
 
 use crate::auth::Session;
 use crate::fmt::{duration, local, relative, usd};
@@ -27,6 +27,9 @@ pub struct RunCell {
     pub trigger: String,
     pub duration: Option<String>,
     pub cost: Option<String>,
+    pub pending_proposal: bool,
+    /// How many sensitive changes its pending proposal has (filled in by [`show`]).
+    pub sensitive: usize,
 }
 
 pub struct Item {
@@ -70,6 +73,8 @@ fn run_cell(r: &Run, now: Timestamp) -> RunCell {
         trigger: r.trigger.to_string(),
         duration: took.map(duration),
         cost: (r.usage.cost_micro_usd > 0).then(|| usd(r.usage.cost_micro_usd)),
+        pending_proposal: r.proposal == Some(ProposalState::Pending),
+        sensitive: 0,
     }
 }
 
@@ -157,7 +162,8 @@ pub async fn show(
                 .await?,
         ),
     };
-    let items = merge(&slots, &runs, &labels, app.now(), &app.tz);
+    let mut items = merge(&slots, &runs, &labels, app.now(), &app.tz);
+    flag_sensitive(&app, &mut items).await?;
     let mut tasks: Vec<(i64, String)> = labels.into_iter().collect();
     tasks.sort_by(|a, b| a.1.cmp(&b.1));
     page(&TimelinePage {
@@ -166,4 +172,36 @@ pub async fn show(
         tasks,
         selected,
     })
+}
+
+/// Counts the sensitive changes of each pending proposal shown (their patches are read off the
+/// async threads), so that the row carries the warning the run's page explains.
+async fn flag_sensitive(app: &App, items: &mut [Item]) -> Result<(), PageError> {
+    let pending: Vec<String> = items
+        .iter()
+        .filter_map(|i| i.run.as_ref())
+        .filter(|r| r.pending_proposal)
+        .map(|r| r.id.clone())
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let paths = app.handle.paths.clone();
+    let counts: HashMap<String, usize> = tokio::task::spawn_blocking(move || {
+        pending
+            .into_iter()
+            .filter_map(|id| {
+                let run = RunId::parse(&id).ok()?;
+                // An unreadable patch is refused by apply as well; count it as flagged.
+                let n = tend_run::proposal::sensitive(&paths, &run).map_or(1, |c| c.len());
+                Some((id, n))
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| PageError::Internal(e.to_string()))?;
+    for cell in items.iter_mut().filter_map(|i| i.run.as_mut()) {
+        cell.sensitive = counts.get(&cell.id).copied().unwrap_or(0);
+    }
+    Ok(())
 }

@@ -40,6 +40,8 @@ fn fake() -> Fake {
         ),
         ("./target/debug/app", b"\x7fELF\x02\x01\x01\0\0\0"),
         ("bad.sh", b"echo 'unbalanced\n"),
+        ("./gg", b"\x7fELF git"),
+        ("bin/g", b"\x7fELF git"),
     ]);
     let programs = HashMap::from([("./gg", "git"), ("bin/g", "git"), ("./mybash", "bash")]);
     let config = HashMap::from([
@@ -139,6 +141,14 @@ const TABLE: &[(Mode, &[&str], &str, Verdict, &str)] = &[
     (P, ASK_PUSH, "git config core.sshCommand 'git push'", Ask, PUSH),
     (P, ASK_PUSH, "git config alias.st status", Allow, "default command"),
     (P, ASK_PUSH, "git config --get alias.pp", Allow, "default read-only-command"),
+    // Commands git subcommands run.
+    (P, ASK_PUSH, "git rebase -x 'git push origin HEAD' main", Ask, PUSH),
+    (P, ASK_PUSH, "git rebase --exec='git push' main", Ask, PUSH),
+    (P, ASK_PUSH, "git submodule foreach git push", Ask, PUSH),
+    (P, ASK_PUSH, "git submodule foreach --recursive 'git push'", Ask, PUSH),
+    (P, ASK_PUSH, "git bisect run git push", Ask, PUSH),
+    (P, ASK_PUSH, "git filter-branch --tree-filter 'git push' HEAD", Ask, PUSH),
+    (P, ASK_PUSH, "git rebase -i main", Allow, "default command"),
     // git's publishing plumbing and dashed programs.
     (P, ASK_PUSH, "git send-pack ../bare.git main", Ask, PUSH),
     (P, ASK_PUSH, "git http-push https://example.com/r.git main", Ask, PUSH),
@@ -188,6 +198,11 @@ const TABLE: &[(Mode, &[&str], &str, Verdict, &str)] = &[
     (P, ASK_PUSH, "./mybash p.sh", Ask, PUSH),
     (P, DENY_PUSH, "./gg push", Deny, "deny bash(git push *)"),
     (P, ASK_PUSH, "cp /usr/bin/git gg && ./gg push", Ask, "unanalysable"),
+    (P, ASK_PUSH, "PATH=.:$PATH gg push", Ask, PUSH),
+    (P, ASK_PUSH, "export PATH=bin:$PATH; g push", Ask, PUSH),
+    (P, ASK_PUSH, "PATH=$PWD:$PATH gg push", Ask, "unanalysable"),
+    (P, ASK_PUSH, "PATH=$HOME/.cargo/bin:$PATH cargo build", Allow, "default command"),
+    (P, ASK_PUSH, "PATH=/usr/local/bin:$PATH git status", Allow, "default command"),
     (RO, &[], "./gg status", Allow, "default read-only-command"),
     // What must stay allowed.
     (P, ASK_PUSH, "git status", Allow, "default read-only-command"),

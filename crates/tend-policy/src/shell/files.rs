@@ -3,6 +3,7 @@
 //! the known program it links to or copies (`./gg push` with `gg` a copy of git is `git push`).
 
 use super::unwrap::{Analyser, ScriptText};
+use super::word::Word;
 use super::wrappers::SHELLS;
 use crate::context::FileLookup;
 
@@ -51,6 +52,43 @@ pub(super) fn program_file(an: &Analyser<'_>, path: &str) -> ProgramFile {
         )),
         FileLookup::Unknown(why) => ProgramFile::Unknown(format!("`{path}` cannot be read: {why}")),
     }
+}
+
+/// What a bare program name is when the call sets `PATH` (`PATH=bin:$PATH gg push`, or an
+/// earlier `export PATH=…`): the first folder of the run's own (relative, or in the workspace)
+/// that holds it. `None` when `PATH` is not set, or only adds folders outside the run's.
+pub(super) fn on_search_path(an: &Analyser<'_>, env: &[Word], name: &str) -> Option<ProgramFile> {
+    let path = an
+        .exported
+        .iter()
+        .chain(env)
+        .rev()
+        .find_map(|w| w.text.strip_prefix("PATH="))?;
+    for dir in path.split(':') {
+        if matches!(dir, "$PATH" | "${PATH}") {
+            // The inherited search path: the system's folders.
+            continue;
+        }
+        if dir.contains(['$', '`']) {
+            if dir.starts_with("$HOME") || dir.starts_with("${HOME}") {
+                // The user's own programs (`~/.cargo/bin`): not the run's to write.
+                continue;
+            }
+            return Some(ProgramFile::Unknown(format!(
+                "`PATH` holds `{dir}`, a folder only known when it runs, so `{name}` may be any program"
+            )));
+        }
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
+        match an.ctx.read_file(&candidate) {
+            FileLookup::Outside => continue,
+            FileLookup::Missing if !an.wrote_files => continue,
+            FileLookup::Missing | FileLookup::Bytes(_) | FileLookup::Unknown(_) => {
+                return Some(program_file(an, &candidate));
+            }
+        }
+    }
+    None
 }
 
 /// The text of a script file a shell runs (`bash FILE`, `. FILE`, `sh < FILE`).

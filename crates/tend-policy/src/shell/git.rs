@@ -253,8 +253,13 @@ pub(super) fn resolve(
                     LayerUse::DenyAndAskRules,
                 ));
             }
-            if sub.text == "config" {
-                config_write(an, rest, depth, nested, unknown);
+            match sub.text.as_str() {
+                "config" => config_write(an, rest, depth, nested, unknown),
+                "rebase" | "submodule" | "bisect" | "filter-branch" | "difftool" => {
+                    let rest = rest.to_vec();
+                    commands_run_by(an, &sub.text, &rest, depth, nested, unknown);
+                }
+                _ => {}
             }
             return;
         }
@@ -597,6 +602,74 @@ fn config_write(
         }
     } else if command_valued_key(&lower) {
         nested_script(value, &value.text.clone(), depth, an, nested, unknown);
+    }
+}
+
+/// Shell commands that git subcommands run: `rebase -x/--exec CMD`, `submodule foreach CMD`,
+/// `bisect run CMD…`, `filter-branch --*-filter CMD`, `difftool -x/--extcmd CMD`.
+fn commands_run_by(
+    an: &mut Analyser<'_>,
+    sub: &str,
+    rest: &[Word],
+    depth: usize,
+    nested: &mut Vec<ShellCommand>,
+    unknown: &mut Option<String>,
+) {
+    let first_operand = rest.iter().position(|w| !w.text.starts_with('-'));
+    match sub {
+        "submodule" | "bisect" => {
+            let verb = if sub == "submodule" { "foreach" } else { "run" };
+            let Some(at) = first_operand.filter(|&i| rest[i].text == verb) else {
+                return;
+            };
+            let words = &rest[at + 1..];
+            let words = match (sub, words.first()) {
+                // `foreach --recursive CMD`
+                ("submodule", Some(w)) if w.text.starts_with("--") => &words[1..],
+                _ => words,
+            };
+            if words.is_empty() {
+                return;
+            }
+            if sub == "submodule" {
+                // git joins the words and runs them with the shell.
+                let text: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+                let joined = Word {
+                    text: text.join(" "),
+                    dynamic_at: words.iter().find_map(|w| w.dynamic_at),
+                    ..Word::default()
+                };
+                nested_script(&joined, &joined.text.clone(), depth, an, nested, unknown);
+            } else {
+                let raw = RawCommand {
+                    words: words.to_vec(),
+                    ..RawCommand::default()
+                };
+                expand(raw, depth + 1, an, nested);
+            }
+        }
+        "rebase" | "filter-branch" | "difftool" => {
+            let mut i = 0;
+            while let Some(w) = rest.get(i) {
+                i += 1;
+                let t = w.text.as_str();
+                let runs = match sub {
+                    "rebase" => matches!(t, "-x" | "--exec"),
+                    "difftool" => matches!(t, "-x" | "--extcmd"),
+                    _ => t.starts_with("--") && t.ends_with("-filter"),
+                };
+                let attached = ["--exec=", "--extcmd="]
+                    .iter()
+                    .find_map(|p| t.strip_prefix(p).map(str::to_owned));
+                if runs && let Some(script) = rest.get(i) {
+                    i += 1;
+                    nested_script(script, &script.text.clone(), depth, an, nested, unknown);
+                } else if let Some(script) = attached {
+                    nested_script(w, &script, depth, an, nested, unknown);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

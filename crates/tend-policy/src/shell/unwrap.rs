@@ -221,9 +221,20 @@ pub(super) fn expand(
             });
             break;
         }
-        let name = match system_name(&program.text) {
-            Some(name) => name.to_owned(),
-            None => match files::program_file(an, &program.text) {
+        let lookup = if program.text.contains('/') {
+            system_name(&program.text)
+                .is_none()
+                .then(|| files::program_file(an, &program.text))
+        } else {
+            // A `PATH` set by the call may lead a bare name to a file the run wrote.
+            files::on_search_path(an, &env, &program.text)
+        };
+        let name = match lookup {
+            None => match system_name(&program.text) {
+                Some(name) => name.to_owned(),
+                None => break,
+            },
+            Some(found) => match found {
                 ProgramFile::Known(name) => {
                     // A link to or a copy of a known program is that program.
                     cur[0] = Word::literal(&name);

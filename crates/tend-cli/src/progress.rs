@@ -62,10 +62,7 @@ pub fn print_end(
     );
     if let Some(branch) = &finished.branch {
         say!("  branch  {branch}");
-        say!(
-            "  next    tend review {id} · tend apply {id} · tend discard {id}",
-            id = finished.run.id
-        );
+        crate::commands::review::say_next(&finished.run_dir, finished.run.id.as_str())?;
     }
     if let Some(approval) = &finished.approval {
         say!(

@@ -173,7 +173,12 @@ pub fn sensitive_changes(patch: &str) -> Vec<SensitiveChange> {
 /// case: on a case-insensitive file system `.GitHub/Workflows` is `.github/workflows`.
 pub fn classify_path(path: &str) -> Option<SensitiveKind> {
     let lower = path.to_lowercase();
-    let parts: Vec<&str> = lower.split('/').filter(|p| !p.is_empty()).collect();
+    let names: Vec<String> = lower
+        .split('/')
+        .map(as_file_systems_read_it)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let parts: Vec<&str> = names.iter().map(String::as_str).collect();
     let base = *parts.last()?;
     let dirs = &parts[..parts.len() - 1];
     if parts.contains(&".tend") {
@@ -220,6 +225,22 @@ pub fn classify_path(path: &str) -> Option<SensitiveKind> {
         return Some(SensitiveKind::CodeOwners);
     }
     None
+}
+
+/// A name as a file system that is not Linux's may resolve it: HFS+ ignores some invisible
+/// code points (`.t\u{200c}end` is `.tend` there), Windows drops trailing dots and spaces
+/// (`.tend.`). git refuses such `.git` names for the same reason.
+fn as_file_systems_read_it(name: &str) -> String {
+    let visible: String = name.chars().filter(|c| !is_hfs_ignorable(*c)).collect();
+    visible.trim_end_matches(['.', ' ']).to_owned()
+}
+
+/// The code points HFS+ leaves out of a name when it compares names.
+fn is_hfs_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}'
+    )
 }
 
 /// Folders whose files are CI configuration.

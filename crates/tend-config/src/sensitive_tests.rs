@@ -49,6 +49,11 @@ fn every_category_by_path() {
         (".yarnrc.yml", Some("dev_tool")),
         ("CODEOWNERS", Some("code_owners")),
         (".github/CODEOWNERS", Some("code_owners")),
+        // Names another file system reads as the ones above.
+        (".t\u{200c}end/config.toml", Some("tend")),
+        (".tend./tasks/x.md", Some("tend")),
+        (".github /workflows/x.yml", Some("ci")),
+        (".git\u{feff}modules", Some("git_config")),
     ];
     let got: Vec<_> = cases.iter().map(|(p, _)| (*p, kind_of(p))).collect();
     assert_eq!(got, cases.to_vec());

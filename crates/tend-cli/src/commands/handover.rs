@@ -108,10 +108,7 @@ fn finish(ctx: &Context, ended: &RunEnded) -> anyhow::Result<ExitCode> {
     );
     if let Some(branch) = &ended.branch {
         say!("  branch  {branch}");
-        say!(
-            "  next    tend review {id} · tend apply {id} · tend discard {id}",
-            id = ended.run
-        );
+        crate::commands::review::say_next(&ended.run_dir, &ended.run)?;
     }
     Ok(if ended.state == "succeeded" {
         ExitCode::SUCCESS

@@ -15,7 +15,7 @@ pub(crate) mod native;
 mod next;
 mod pause;
 pub(crate) mod ps;
-mod review;
+pub(crate) mod review;
 mod run;
 mod runs;
 pub(crate) mod service;

@@ -142,6 +142,23 @@ impl Reviewed<'_> {
     }
 }
 
+/// The `next` line after a run with a proposal (`tend run`, `tend approve`, a handover): with
+/// sensitive changes, a warning naming each, and no `tend apply` to copy without reading.
+pub fn say_next(run_dir: &std::path::Path, id: &str) -> anyhow::Result<()> {
+    // An unreadable patch is refused by `tend apply` too; `tend review` says why.
+    let sensitive = proposal::sensitive_in(&run_dir.join("diff.patch")).unwrap_or_default();
+    if sensitive.is_empty() {
+        say!("  next    tend review {id} · tend apply {id} · tend discard {id}");
+        return Ok(());
+    }
+    say!(
+        "  ⚠       sensitive changes (`tend apply` refuses them without --allow-sensitive):{}",
+        proposal::list_sensitive(&sensitive).replace("\n  ", "\n          ")
+    );
+    say!("  next    tend review {id} · tend discard {id}");
+    Ok(())
+}
+
 /// `tend apply RUN`: puts the proposal's changes into the user's working tree (not committed:
 /// the user reviews and commits them), then drops the run's branch. Sensitive changes are
 /// refused, naming each, unless `--allow-sensitive`.

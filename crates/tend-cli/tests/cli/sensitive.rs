@@ -352,6 +352,15 @@ fn the_notification_names_the_sensitive_changes() {
         body["next"],
         json!([format!("tend review {id}"), format!("tend discard {id}")])
     );
+    // `tend run`'s own closing lines warn too, and offer no `tend apply` to copy.
+    assert!(
+        out.stdout.contains(&format!(
+            "  ⚠       sensitive changes (`tend apply` refuses them without --allow-sensitive):\n{}\n  next    tend review {id} · tend discard {id}\n",
+            NAMED.replace("  - ", "          - ")
+        )),
+        "{}",
+        out.stdout
+    );
     let text = std::fs::read_to_string(seen.join("text")).unwrap();
     assert!(
         text.starts_with(&format!(

@@ -131,7 +131,9 @@
 //!   files (`git config --get`, includes too); a `!…` alias is analysed as the shell command
 //!   it runs; an alias that cannot be looked up is unknown. Writing an alias (`git config
 //!   alias.pp push`, `--add`, `set`, `--file F`) is judged as the command it defines, and a
-//!   command-valued setting (`core.sshCommand`, `core.pager`, …) as that command.
+//!   command-valued setting (`core.sshCommand`, `core.pager`, …) as that command. The shell
+//!   commands git subcommands run are analysed too (`rebase -x`, `submodule foreach`, `bisect
+//!   run`, `filter-branch --*-filter`, `difftool -x`).
 //! - git's publishing plumbing counts as `git push` (`send-pack`, `http-push`, `git-push` and
 //!   other dashed programs from git's exec path).
 //! - A program or subcommand fed from input (`xargs -I% git %`, `xargs git`, `parallel git {}`,
@@ -142,7 +144,9 @@
 //!   8 deep); one that cannot be read, does not exist yet, or may be written or moved by an
 //!   earlier command of the same call (anything not read-only, or a `cd`) is unknown.
 //! - A program given by its path that links to or copies a known program is that program
-//!   (`./gg push` with `gg` a copy of git is `git push`).
+//!   (`./gg push` with `gg` a copy of git is `git push`); so is a bare name that a `PATH` set
+//!   by the call leads to a folder of the run's (`PATH=bin:$PATH gg push`), and a `PATH` with
+//!   a folder only known at run time (`$PWD`) makes a bare name unknown.
 //!
 //! # Limits
 //! The analyser sees what the agent types, not what programs do: `python3 -c`, `perl -e`,

@@ -111,6 +111,7 @@ const TABLE: &[(Mode, &[&str], &str, Verdict, &str)] = &[
     (P, ASK_PUSH, "git -C sub -c alias.p=push p", Ask, PUSH),
     (P, ASK_PUSH, "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.p GIT_CONFIG_VALUE_0=push git p", Ask, PUSH),
     (P, ASK_PUSH, "export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.p GIT_CONFIG_VALUE_0=push; git p", Ask, PUSH),
+    (P, ASK_PUSH, "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.p GIT_CONFIG_VALUE_0=$(cat v); git p", Ask, "unanalysable"),
     (P, ASK_PUSH, "env GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.p GIT_CONFIG_VALUE_0=push git p", Ask, PUSH),
     (P, ASK_PUSH, "GIT_CONFIG_PARAMETERS=\"'alias.p'='push'\" git p", Ask, PUSH),
     (P, ASK_PUSH, "GIT_CONFIG_PARAMETERS=\"'alias.p=push'\" git p", Ask, PUSH),

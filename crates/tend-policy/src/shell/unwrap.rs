@@ -89,12 +89,11 @@ impl<'c> Analyser<'c> {
     }
 
     /// Records what a command just analysed may change for the commands after it.
-    fn after(&mut self, cmd: &ShellCommand) {
+    fn after(&mut self, cmd: &ShellCommand, env: &[Word]) {
         let program = system_name(&cmd.program).unwrap_or(&cmd.program);
         match program {
-            "" => self
-                .exported
-                .extend(cmd.facts.words.iter().skip(1).cloned()),
+            // Plain assignments (`X=1`) are taken as exported: `set -a` would make them so.
+            "" => self.exported.extend(env.iter().cloned()),
             "cd" | "pushd" | "popd" => self.cwd_changed = true,
             "export" | "declare" | "typeset" | "local" | "readonly" => self.exported.extend(
                 cmd.facts
@@ -105,14 +104,6 @@ impl<'c> Analyser<'c> {
                     .cloned(),
             ),
             _ => {}
-        }
-        if cmd.program.is_empty() {
-            self.exported.extend(
-                cmd.env
-                    .iter()
-                    .map(|e| Word::literal(e))
-                    .filter(|w| w.assignment_name().is_some()),
-            );
         }
         let sets_shell_state = matches!(
             program,
@@ -364,7 +355,7 @@ pub(super) fn expand(
         unknown,
         facts,
     };
-    an.after(&cmd);
+    an.after(&cmd, &env);
     out.push(cmd);
     out.extend(nested);
 }

@@ -220,6 +220,8 @@ fn a_patch_from_real_git() {
     std::fs::write(d.join("docs/github-workflows.md"), "how CI works\n").unwrap();
     std::fs::write(d.join("hooks-old"), "#!/bin/sh\n").unwrap();
     std::fs::write(d.join("run.sh"), "echo\n").unwrap();
+    std::fs::write(d.join("becomes-link"), "a file\n").unwrap();
+    std::os::unix::fs::symlink("docs/github-workflows.md", d.join("retarget")).unwrap();
     git(d, &["add", "."]);
     git(d, &["commit", "-q", "-m", "base"]);
     let base = git(d, &["rev-parse", "HEAD"]).trim().to_owned();
@@ -240,6 +242,11 @@ fn a_patch_from_real_git() {
     std::os::unix::fs::symlink("docs/github-workflows.md", d.join("inside")).unwrap();
     std::os::unix::fs::symlink("../.tend/config.toml", d.join("docs/cfg")).unwrap();
     std::os::unix::fs::symlink("../../outside", d.join("docs/out")).unwrap();
+    // An existing link pointed elsewhere, and a file turned into a link.
+    std::fs::remove_file(d.join("retarget")).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", d.join("retarget")).unwrap();
+    std::fs::remove_file(d.join("becomes-link")).unwrap();
+    std::os::unix::fs::symlink("../..", d.join("becomes-link")).unwrap();
     let mut perms = std::fs::metadata(d.join("run.sh")).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(d.join("run.sh"), perms).unwrap();
@@ -258,9 +265,11 @@ fn a_patch_from_real_git() {
             ".github/workflows/x.yml ci",
             ".tend/config.toml tend",
             ".tend/tasks/ünï code.md tend",
+            "becomes-link symlink_outside",
             "docs/cfg symlink_to_sensitive",
             "docs/out symlink_outside",
             "pw symlink_outside",
+            "retarget symlink_outside",
         ],
         "{patch}"
     );

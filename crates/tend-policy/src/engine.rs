@@ -338,7 +338,9 @@ impl CompiledPolicy {
         } else {
             subject
         };
-        let (verdict, reason) = self.judge(class, &subject, cmd.unknown.as_deref(), |rule| {
+        // In a script file, what cannot be seen is opaque (see `Facts::in_script_file`).
+        let unknown = cmd.unknown.as_deref().filter(|_| !cmd.facts.in_script_file);
+        let (verdict, reason) = self.judge(class, &subject, unknown, |rule| {
             if rule.target != Target::Builtin(Tool::Bash) {
                 return None;
             }
@@ -355,7 +357,10 @@ impl CompiledPolicy {
             })
         });
         let (verdict, reason) = match verdict {
-            Verdict::Allow => self.may_match(cmd).unwrap_or((verdict, reason)),
+            Verdict::Allow if !cmd.facts.in_script_file => {
+                self.may_match(cmd).unwrap_or((verdict, reason))
+            }
+            Verdict::Allow => (verdict, reason),
             Verdict::Ask | Verdict::Deny => (verdict, reason),
         };
         PartDecision {

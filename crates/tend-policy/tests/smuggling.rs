@@ -40,6 +40,12 @@ fn fake() -> Fake {
         ),
         ("./target/debug/app", b"\x7fELF\x02\x01\x01\0\0\0"),
         ("bad.sh", b"echo 'unbalanced\n"),
+        (
+            "demo.sh",
+            b". ./calc.sh\ncheck() { got=$($1 $2 $3); }\ncheck add 2 3\n\"$@\"\n",
+        ),
+        ("./calc.sh", b"add() { echo $(($1 + $2)); }\n"),
+        ("dyn.sh", b"sub=push\ngit $sub origin\n"),
         ("./gg", b"\x7fELF git"),
         ("bin/g", b"\x7fELF git"),
     ]);
@@ -214,6 +220,9 @@ const TABLE: &[(Mode, &[&str], &str, Verdict, &str)] = &[
     (P, ASK_PUSH, "xargs grep foo", Allow, "default read-only-command"),
     (P, ASK_PUSH, "find . -name '*.rs' | xargs grep -n push", Allow, "default read-only-command"),
     (P, ASK_PUSH, "bash test.sh", Allow, "default read-only-command"),
+    // What a script file hides is opaque, as the whole file used to be; what it shows counts.
+    (P, ASK_PUSH, "sh demo.sh", Allow, "default read-only-command"),
+    (P, ASK_PUSH, "sh dyn.sh", Ask, "default publishing-command"),
     (P, ASK_PUSH, "./test.sh", Allow, "default read-only-command"),
     (RO, &[], "bash test.sh", Deny, "default command"),
     (P, ASK_PUSH, "./build.py", Allow, "default command"),

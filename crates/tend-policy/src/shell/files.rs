@@ -98,7 +98,7 @@ pub(super) fn script_file(an: &Analyser<'_>, path: &str) -> ScriptText {
     }
     match an.ctx.read_file(path) {
         FileLookup::Bytes(bytes) => match String::from_utf8(bytes) {
-            Ok(text) if !text.contains('\0') => ScriptText::Text(text),
+            Ok(text) if !text.contains('\0') => ScriptText::FileText(text),
             Ok(_) | Err(_) => ScriptText::Unknown(format!("the script `{path}` is not text")),
         },
         // Not a file the run can write: like running any installed program.

@@ -156,6 +156,9 @@ pub fn analyse_with(
     let mut out = Vec::new();
     let mut analyser = unwrap::Analyser::new(ctx);
     unwrap::analyse_into(script, 0, &mut analyser, &mut out)?;
+    if analyser.too_deep {
+        return Err(ShellError::TooDeep);
+    }
     Ok(out)
 }
 

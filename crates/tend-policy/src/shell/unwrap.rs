@@ -31,6 +31,10 @@ pub(crate) struct Facts {
     pub runs_analysed_script: bool,
     /// `bash` and friends reading their script from a file (`bash x.sh`, `sh < x.sh`).
     pub runs_script_file: bool,
+    /// The command is in a script file the run executes: what it hides (a program only known at
+    /// run time, a script it cannot read) is opaque, as the whole file used to be, while what it
+    /// shows is judged as if typed.
+    pub in_script_file: bool,
 }
 
 /// One form of a command for rule matching.
@@ -76,6 +80,11 @@ pub(crate) struct Analyser<'c> {
     pub wrote_files: bool,
     /// An earlier command may have changed the directory, so relative paths are uncertain.
     pub cwd_changed: bool,
+    /// How many script files deep the analysis is.
+    pub in_file: usize,
+    /// Scripts ran other scripts deeper than the analyser follows: the whole call is refused
+    /// analysis (a chain of script files must not hide a push at its end).
+    pub too_deep: bool,
 }
 
 impl<'c> Analyser<'c> {
@@ -85,6 +94,8 @@ impl<'c> Analyser<'c> {
             exported: Vec::new(),
             wrote_files: false,
             cwd_changed: false,
+            in_file: 0,
+            too_deep: false,
         }
     }
 
@@ -139,6 +150,7 @@ pub(crate) fn analyse_into(
     out: &mut Vec<ShellCommand>,
 ) -> Result<(), ShellError> {
     if depth > MAX_SCRIPT_DEPTH {
+        an.too_deep = true;
         return Err(ShellError::TooDeep);
     }
     for raw in Parser::parse(script, depth)? {
@@ -186,6 +198,7 @@ pub(super) fn expand(
             .assignments
             .iter()
             .any(|w| !w.assignment_name().is_some_and(safe_env)),
+        in_script_file: an.in_file > 0,
         ..Facts::default()
     };
     let mut usable = if facts.unsafe_env {
@@ -302,7 +315,7 @@ pub(super) fn expand(
 
     let script_text = match script {
         Some((from, words)) => Some(script_text(an, &from, &words, &stdin)),
-        None => program_script.map(ScriptText::Text),
+        None => program_script.map(ScriptText::FileText),
     };
     if let Some(text) = script_text {
         match text {
@@ -312,6 +325,17 @@ pub(super) fn expand(
                     unknown.get_or_insert(format!("its script cannot be analysed: {e}"));
                 }
             },
+            ScriptText::FileText(text) => {
+                an.in_file += 1;
+                let analysed = analyse_into(&text, depth + 1, an, &mut nested);
+                an.in_file -= 1;
+                match analysed {
+                    Ok(()) => facts.runs_analysed_script = true,
+                    Err(e) => {
+                        unknown.get_or_insert(format!("its script cannot be analysed: {e}"));
+                    }
+                }
+            }
             ScriptText::Partial(text) => {
                 let mut seen = Vec::new();
                 if analyse_into(&text, depth + 1, an, &mut seen).is_ok() {
@@ -362,6 +386,8 @@ pub(super) fn expand(
 
 pub(super) enum ScriptText {
     Text(String),
+    /// The text of a script file.
+    FileText(String),
     /// A script with parts only known at run time (`sh -c "rm $1"`, `xargs -I{} sh -c 'rm
     /// {}'`): unknown, but what can be seen of it is analysed too, so deny rules still catch it.
     Partial(String),

@@ -339,7 +339,10 @@ impl CompiledPolicy {
             subject
         };
         // In a script file, what cannot be seen is opaque (see `Facts::in_script_file`).
-        let unknown = cmd.unknown.as_deref().filter(|_| !cmd.facts.in_script_file);
+        let unknown = cmd
+            .unknown
+            .as_deref()
+            .filter(|_| !cmd.facts.in_script_file || cmd.facts.lookup_failed);
         let (verdict, reason) = self.judge(class, &subject, unknown, |rule| {
             if rule.target != Target::Builtin(Tool::Bash) {
                 return None;

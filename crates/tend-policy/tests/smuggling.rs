@@ -46,6 +46,8 @@ fn fake() -> Fake {
         ),
         ("./calc.sh", b"add() { echo $(($1 + $2)); }\n"),
         ("dyn.sh", b"sub=push\ngit $sub origin\n"),
+        ("copy.sh", b"cp /usr/bin/git gg\n./gg push origin\n"),
+        ("alias.sh", b"git config alias.pp push\n"),
         ("./gg", b"\x7fELF git"),
         ("bin/g", b"\x7fELF git"),
     ]);
@@ -223,6 +225,8 @@ const TABLE: &[(Mode, &[&str], &str, Verdict, &str)] = &[
     // What a script file hides is opaque, as the whole file used to be; what it shows counts.
     (P, ASK_PUSH, "sh demo.sh", Allow, "default read-only-command"),
     (P, ASK_PUSH, "sh dyn.sh", Ask, "default publishing-command"),
+    (P, ASK_PUSH, "sh copy.sh", Ask, "unanalysable"),
+    (P, ASK_PUSH, "sh alias.sh", Ask, PUSH),
     (P, ASK_PUSH, "./test.sh", Allow, "default read-only-command"),
     (RO, &[], "bash test.sh", Deny, "default command"),
     (P, ASK_PUSH, "./build.py", Allow, "default command"),

@@ -15,7 +15,7 @@ pub(crate) use publish::PUBLISHING;
 pub(crate) use readonly::READ_ONLY_PROGRAMS;
 
 pub(crate) fn classify(cmd: &ShellCommand) -> Class {
-    if cmd.unknown.is_some() && !cmd.facts.in_script_file {
+    if cmd.unknown.is_some() && (!cmd.facts.in_script_file || cmd.facts.lookup_failed) {
         Class::UnknownCommand
     } else if cmd.facts.privileged {
         Class::PrivilegedCommand

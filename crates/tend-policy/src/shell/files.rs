@@ -94,20 +94,20 @@ pub(super) fn on_search_path(an: &Analyser<'_>, env: &[Word], name: &str) -> Opt
 /// The text of a script file a shell runs (`bash FILE`, `. FILE`, `sh < FILE`).
 pub(super) fn script_file(an: &Analyser<'_>, path: &str) -> ScriptText {
     if let Some(why) = unsettled(an, path) {
-        return ScriptText::Unknown(why);
+        return ScriptText::NotRead(why);
     }
     match an.ctx.read_file(path) {
         FileLookup::Bytes(bytes) => match String::from_utf8(bytes) {
             Ok(text) if !text.contains('\0') => ScriptText::FileText(text),
-            Ok(_) | Err(_) => ScriptText::Unknown(format!("the script `{path}` is not text")),
+            Ok(_) | Err(_) => ScriptText::NotRead(format!("the script `{path}` is not text")),
         },
         // Not a file the run can write: like running any installed program.
         FileLookup::Outside => ScriptText::File,
-        FileLookup::Missing => ScriptText::Unknown(format!(
+        FileLookup::Missing => ScriptText::NotRead(format!(
             "the script `{path}` does not exist yet, so it cannot be read"
         )),
         FileLookup::Unknown(why) => {
-            ScriptText::Unknown(format!("the script `{path}` cannot be read: {why}"))
+            ScriptText::NotRead(format!("the script `{path}` cannot be read: {why}"))
         }
     }
 }

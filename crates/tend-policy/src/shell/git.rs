@@ -267,6 +267,7 @@ pub(super) fn resolve(
             ConfigLookup::Value(value) => value,
             ConfigLookup::Absent => {
                 if exec_path_moved(an, globals, env) {
+                    facts.lookup_failed = true;
                     unknown.get_or_insert(format!(
                         "`git {}` runs a program from an exec path set for this command",
                         sub.text
@@ -275,6 +276,7 @@ pub(super) fn resolve(
                 return;
             }
             ConfigLookup::Unknown(why) => {
+                facts.lookup_failed = true;
                 unknown.get_or_insert(format!(
                     "`git {}` may be an alias, which cannot be looked up: {why}",
                     sub.text

@@ -35,6 +35,9 @@ pub(crate) struct Facts {
     /// run time, a script it cannot read) is opaque, as the whole file used to be, while what it
     /// shows is judged as if typed.
     pub in_script_file: bool,
+    /// [`ShellCommand::unknown`] comes from a lookup that failed (a file that cannot be read,
+    /// an alias that cannot be looked up): unknown even in a script file.
+    pub lookup_failed: bool,
 }
 
 /// One form of a command for rule matching.
@@ -251,6 +254,7 @@ pub(super) fn expand(
                 }
                 ProgramFile::Opaque => break,
                 ProgramFile::Unknown(why) => {
+                    facts.lookup_failed = true;
                     unknown.get_or_insert(why);
                     break;
                 }
@@ -344,6 +348,10 @@ pub(super) fn expand(
                 unknown.get_or_insert("its script is only known when it runs".to_owned());
             }
             ScriptText::File => facts.runs_script_file = true,
+            ScriptText::NotRead(why) => {
+                facts.lookup_failed = true;
+                unknown.get_or_insert(why);
+            }
             ScriptText::Unknown(why) => {
                 unknown.get_or_insert(why);
             }
@@ -388,6 +396,8 @@ pub(super) enum ScriptText {
     Text(String),
     /// The text of a script file.
     FileText(String),
+    /// A script file that cannot be read (or may not be what runs).
+    NotRead(String),
     /// A script with parts only known at run time (`sh -c "rm $1"`, `xargs -I{} sh -c 'rm
     /// {}'`): unknown, but what can be seen of it is analysed too, so deny rules still catch it.
     Partial(String),

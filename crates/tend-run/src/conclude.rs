@@ -68,12 +68,10 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
                     git::diff_stat(wt, base, c).await?,
                     git::diff(wt, base, c).await?,
                 ),
-                None => (None, String::new(), String::new()),
+                None => (None, String::new(), Vec::new()),
             }
         }
-        Workspace::InPlace { .. } | Workspace::Scratch { .. } => {
-            (None, String::new(), String::new())
-        }
+        Workspace::InPlace { .. } | Workspace::Scratch { .. } => (None, String::new(), Vec::new()),
     };
     let changed = commit.is_some();
     let status = match &c.forced {
@@ -118,7 +116,7 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
         cost_micro_usd: outcome.cost_micro_usd,
         diff_stat,
         briefing: None,
-        sensitive: sensitive_changes(&diff_text),
+        sensitive: sensitive_changes(&String::from_utf8_lossy(&diff_text)),
     };
     // The briefing is the report as it stands; in a worktree it joins the proposal.
     let spec = briefing::Spec {
@@ -156,9 +154,10 @@ pub(crate) async fn conclude(runner: &Runner<'_>, c: Concluding<'_>) -> Result<F
     }
     let changed = commit.is_some();
     // Classified from the very text written to diff.patch, the file `tend apply` applies.
-    facts.sensitive = sensitive_changes(&diff_text);
+    facts.sensitive = sensitive_changes(&String::from_utf8_lossy(&diff_text));
     write(&c.dir.join("report.md"), &render_report(&facts))?;
-    write(&c.dir.join("diff.patch"), &diff_text)?;
+    let patch = c.dir.join("diff.patch");
+    std::fs::write(&patch, &diff_text).map_err(|e| RunError::Io(patch.clone(), e))?;
     failpoint::hit("writing-report");
     let end = RunEnd {
         state,

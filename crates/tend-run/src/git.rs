@@ -20,6 +20,12 @@ pub enum GitError {
 /// Runs git in `dir` and returns its stdout. The identity is fixed so commits work on
 /// machines where none is configured, and no pager or prompt can ever block.
 pub async fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    let out = git_bytes(dir, args).await?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// [`git`], with stdout as git wrote it (a patch may hold text that is not UTF-8).
+pub async fn git_bytes(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -41,7 +47,7 @@ pub async fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
         .await
         .map_err(GitError::Spawn)?;
     if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        Ok(output.stdout)
     } else {
         Err(GitError::Failed {
             args: args.join(" "),
@@ -97,9 +103,26 @@ pub async fn commit_all(worktree: &Path, message: &str) -> Result<Option<String>
     Ok(Some(head(worktree).await?))
 }
 
-/// The patch from `base` to `to`, binary-safe, ready for `git apply`.
-pub async fn diff(repo: &Path, base: &str, to: &str) -> Result<String, GitError> {
-    git(repo, &["diff", "--binary", base, to]).await
+/// The patch from `base` to `to`, byte for byte, ready for `git apply`. The user's diff settings
+/// stay out of it (an external diff, textconv filters, colour, other prefixes), so that the
+/// patch shows the real names and contents: `tend apply` applies it and the sensitive-change
+/// check reads it.
+pub async fn diff(repo: &Path, base: &str, to: &str) -> Result<Vec<u8>, GitError> {
+    git_bytes(
+        repo,
+        &[
+            "diff",
+            "--binary",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-color",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            base,
+            to,
+        ],
+    )
+    .await
 }
 
 /// `--stat` summary from `base` to `to`.

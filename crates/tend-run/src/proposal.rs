@@ -65,7 +65,7 @@ pub struct Applied {
     pub sensitive: Vec<SensitiveChange>,
 }
 
-/// `changes sensitive paths:` and one `  - path: why` line each.
+/// One `\n  - path: why` line per change, to follow a sentence that ends with a colon.
 pub fn list_sensitive(changes: &[SensitiveChange]) -> String {
     let mut out = String::new();
     for c in changes {
@@ -113,14 +113,25 @@ pub fn sensitive(paths: &Paths, run: &RunId) -> Result<Vec<SensitiveChange>, Pro
 
 /// The sensitive changes of the patch at `path` (none when there is no such file).
 pub fn sensitive_in(path: &Path) -> Result<Vec<SensitiveChange>, ProposalError> {
-    match std::fs::read_to_string(path) {
+    match read_patch(path) {
         Ok(text) => Ok(sensitive_changes(&text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(ProposalError::ReadPatch {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(ProposalError::ReadPatch { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
     }
+}
+
+/// A patch as text. Its names are ASCII (git C-quotes the others) and binary files are base85;
+/// a text file in another encoding is read lossily, which changes no name.
+fn read_patch(path: &Path) -> Result<String, ProposalError> {
+    let bytes = std::fs::read(path).map_err(|source| ProposalError::ReadPatch {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The repository and branch of a run's pending proposal, or why there is none.
@@ -156,11 +167,7 @@ pub async fn apply(
 ) -> Result<Applied, ProposalError> {
     let (repo, branch) = pending(store, run).await?;
     let patch = patch_path(paths, &run.id);
-    let text = std::fs::read_to_string(&patch).map_err(|source| ProposalError::ReadPatch {
-        path: patch.clone(),
-        source,
-    })?;
-    let sensitive = sensitive_changes(&text);
+    let sensitive = sensitive_changes(&read_patch(&patch)?);
     match policy {
         SensitivePolicy::Refuse if !sensitive.is_empty() => {
             return Err(ProposalError::Sensitive {

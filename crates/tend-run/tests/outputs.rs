@@ -257,6 +257,7 @@ async fn a_proposal_is_posted_to_the_webhook_once_the_run_is_recorded() {
             "pull_request": null,
             "approval": null,
             "next": [format!("tend review {id}"), format!("tend apply {id}"), format!("tend discard {id}")],
+            "sensitive": [],
         })
     );
     assert_eq!(

@@ -86,7 +86,10 @@ pub fn review(ctx: &Context, args: &ReviewArgs) -> anyhow::Result<()> {
     }
     let report =
         std::fs::read_to_string(dir.join("report.md")).unwrap_or_else(|_| "(no report)\n".into());
-    let diff = std::fs::read_to_string(dir.join("diff.patch")).unwrap_or_default();
+    // Lossy: a proposal's text file in another encoding still shows (as `git diff` would).
+    let diff = std::fs::read(dir.join("diff.patch"))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // The report names them at its top; one written before tend flagged them does not.

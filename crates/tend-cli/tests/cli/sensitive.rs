@@ -49,6 +49,7 @@ mkdir -p src docs
 echo 'pub fn tend() {}' > src/tend.rs
 echo 'How CI works.' > docs/github-workflows.md
 ln -s ../src/tend.rs docs/tend.rs
+printf 'caf\351\n' > latin1.txt
 ";
 
 /// The flagged paths, in the patch's order, as `tend review --json` names them.
@@ -290,9 +291,16 @@ fn a_proposal_that_grants_itself_power_under_landlock_is_refused_as_an_ordinary_
     the_power_grab_is_flagged_and_refused(&Env::as_user(User::Ordinary), "landlock");
 }
 
+/// Also with diff settings of the user's that would change the patch (other prefixes, colour)
+/// and a file that is not UTF-8.
 #[test]
 fn an_ordinary_proposal_applies_as_before() {
     let env = Env::new();
+    std::fs::write(
+        env.home.join(".gitconfig"),
+        "[diff]\n\tnoprefix = true\n\tmnemonicPrefix = true\n[color]\n\tui = always\n",
+    )
+    .unwrap();
     project(&env, "tidy", ORDINARY, "");
     let id = run_once(&env, "tidy", "bubblewrap");
     let report =
@@ -303,6 +311,8 @@ fn an_ordinary_proposal_applies_as_before() {
     let list = env.tend(&["review"]);
     list.ok();
     assert!(!list.stdout.contains('⚠'), "{}", list.stdout);
+    let shown = env.tend(&["review", &id]);
+    assert!(shown.stdout.contains("+caf\u{fffd}\n"), "{}", shown.stdout);
     let applied = env.tend(&["apply", &id]);
     applied.ok();
     assert_eq!(
@@ -313,7 +323,11 @@ fn an_ordinary_proposal_applies_as_before() {
     );
     assert_eq!(
         git_out(&env, &["status", "--porcelain"]),
-        "?? docs/\n?? src/\n"
+        "?? docs/\n?? latin1.txt\n?? src/\n"
+    );
+    assert_eq!(
+        std::fs::read(env.repo.join("latin1.txt")).unwrap(),
+        b"caf\xe9\n"
     );
 }
 

@@ -188,8 +188,9 @@ fn files(dir: PathBuf, run: String, page: Option<usize>, tz: TimeZone) -> Result
     let report = std::fs::read_to_string(dir.join("report.md"))
         .ok()
         .map(|md| markdown::to_html(&md));
-    let diff = std::fs::read_to_string(dir.join("diff.patch"))
+    let diff = std::fs::read(dir.join("diff.patch"))
         .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .filter(|d| !d.trim().is_empty())
         .map(|d| diff::parse(&d));
     let sensitive = tend_run::proposal::sensitive_in(&dir.join("diff.patch"))

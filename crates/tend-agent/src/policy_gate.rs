@@ -231,6 +231,11 @@ mod tests {
         std::os::unix::fs::symlink("/usr/bin/git", root.join("gl")).unwrap();
         std::fs::copy("/usr/bin/git", root.join("gg")).unwrap();
         std::fs::set_permissions(root.join("gg"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let fifo = Command::new("mkfifo")
+            .arg(root.join("p.fifo"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
         std::fs::copy("/usr/bin/git", root.join("shifted")).unwrap();
         std::fs::OpenOptions::new()
             .append(true)
@@ -284,6 +289,9 @@ mod tests {
             "./nope",
             "printf x > t.sh; bash t.sh",
             "git -c include.path=inc.cfg x",
+            // A FIFO is not read (the gate would wait for a writer forever).
+            "bash p.fifo",
+            "./p.fifo",
         ] {
             let d = decide(command);
             assert_eq!(d.verdict, Verdict::Ask, "{command}: {}", d.because);
@@ -303,5 +311,34 @@ mod tests {
             let d = decide(command);
             assert_eq!(d.verdict, Verdict::Allow, "{command}: {}", d.because);
         }
+
+        // A run's workspace is a worktree: the repository's configuration is read through it.
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ]);
+        let wt = dir.path().join("wt");
+        git(&["worktree", "add", "-q", &wt.to_string_lossy()]);
+        let wt_ws = Workspace::new(&wt, &dir.path().join("wt-tmp")).unwrap();
+        let compiled = policy
+            .compile(&PathContext {
+                root: wt_ws.root().to_path_buf(),
+                home: None,
+            })
+            .unwrap();
+        let wt_gate = PolicyGate::new(compiled, &wt_ws);
+        let d = wt_gate.decide(&ToolCall {
+            id: "t".into(),
+            name: "bash".into(),
+            input: json!({ "command": "git pp origin main" }),
+        });
+        assert_eq!(d.verdict, Verdict::Ask, "{}", d.because);
     }
 }

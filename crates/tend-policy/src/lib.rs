@@ -141,8 +141,11 @@
 //!   match it once filled in.
 //! - A script run by a shell (`bash FILE`, `sh FILE`, `. FILE`, `source FILE`, `sh < FILE`) or
 //!   by its path (`./FILE` with a shell `#!` line or none) is read and analysed (nested up to
-//!   8 deep); one that cannot be read, does not exist yet, or may be written or moved by an
-//!   earlier command of the same call (anything not read-only, or a `cd`) is unknown.
+//!   8 deep; deeper makes the call unanalysable): what it shows is judged as if typed, what
+//!   its text hides (a program in a variable, arithmetic on variables) stays opaque, as the
+//!   whole file used to be. One that cannot be read, does not exist yet, or may be written or
+//!   moved by an earlier command of the same call (anything not read-only, or a `cd`) is
+//!   unknown, in a script file too.
 //! - A program given by its path that links to or copies a known program is that program
 //!   (`./gg push` with `gg` a copy of git is `git push`); so is a bare name that a `PATH` set
 //!   by the call leads to a folder of the run's (`PATH=bin:$PATH gg push`), and a `PATH` with

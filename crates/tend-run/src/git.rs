@@ -111,6 +111,9 @@ pub async fn diff(repo: &Path, base: &str, to: &str) -> Result<Vec<u8>, GitError
     git_bytes(
         repo,
         &[
+            // Names that are not ASCII are C-quoted, so that the patch's names read as text.
+            "-c",
+            "core.quotePath=true",
             "diff",
             "--binary",
             "--no-ext-diff",

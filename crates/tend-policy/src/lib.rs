@@ -133,7 +133,8 @@
 //!   alias.pp push`, `--add`, `set`, `--file F`) is judged as the command it defines, and a
 //!   command-valued setting (`core.sshCommand`, `core.pager`, …) as that command. The shell
 //!   commands git subcommands run are analysed too (`rebase -x`, `submodule foreach`, `bisect
-//!   run`, `filter-branch --*-filter`, `difftool -x`).
+//!   run`, `filter-branch --*-filter`, `difftool -x`, `fetch`/`clone --upload-pack`), and
+//!   command-valued settings by name (`remote.X.uploadpack`, `filter.X.smudge`, …).
 //! - git's publishing plumbing counts as `git push` (`send-pack`, `http-push`, `git-push` and
 //!   other dashed programs from git's exec path).
 //! - A program or subcommand fed from input (`xargs -I% git %`, `xargs git`, `parallel git {}`,

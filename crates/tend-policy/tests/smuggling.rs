@@ -158,6 +158,12 @@ const TABLE: &[(Mode, &[&str], &str, Verdict, &str)] = &[
     (P, ASK_PUSH, "git bisect run git push", Ask, PUSH),
     (P, ASK_PUSH, "git filter-branch --tree-filter 'git push' HEAD", Ask, PUSH),
     (P, ASK_PUSH, "git rebase -i main", Allow, "default command"),
+    (P, ASK_PUSH, "git fetch --upload-pack='git push origin main; git-upload-pack' origin", Ask, PUSH),
+    (P, ASK_PUSH, "git clone -u 'git push x' ../a b", Ask, PUSH),
+    (P, ASK_PUSH, "git -c remote.origin.uploadpack='git push' fetch", Ask, PUSH),
+    (P, ASK_PUSH, "git config filter.x.smudge 'git push'", Ask, PUSH),
+    (P, ASK_PUSH, "busybox sh -c 'git push'", Ask, PUSH),
+    (P, ASK_PUSH, "git fetch origin", Allow, "default command"),
     // git's publishing plumbing and dashed programs.
     (P, ASK_PUSH, "git send-pack ../bare.git main", Ask, PUSH),
     (P, ASK_PUSH, "git http-push https://example.com/r.git main", Ask, PUSH),

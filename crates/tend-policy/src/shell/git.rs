@@ -191,7 +191,22 @@ const MAX_ALIASES: usize = 16;
 /// Config keys whose value git runs as a shell command.
 pub(super) fn command_valued_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    key.starts_with("pager.")
+    let (section, name) = match (key.split_once('.'), key.rsplit_once('.')) {
+        (Some((section, _)), Some((_, name))) => (section, name),
+        _ => ("", ""),
+    };
+    // `remote.X.uploadpack`, `diff.X.textconv`, `filter.X.smudge`, `merge.X.driver`, …
+    let per_name = matches!(
+        (section, name),
+        ("remote", "uploadpack" | "receivepack" | "vcs")
+            | ("diff", "textconv" | "command")
+            | ("filter", "clean" | "smudge" | "process")
+            | ("merge", "driver")
+            | ("sendemail", "sendmailcmd" | "tocmd" | "cccmd")
+            | ("core", "gitproxy")
+    );
+    per_name
+        || key.starts_with("pager.")
         || key == "credential.helper"
         || (key.starts_with("credential.") && key.ends_with(".helper"))
         || matches!(
@@ -255,7 +270,8 @@ pub(super) fn resolve(
             }
             match sub.text.as_str() {
                 "config" => config_write(an, rest, depth, nested, unknown),
-                "rebase" | "submodule" | "bisect" | "filter-branch" | "difftool" => {
+                "rebase" | "submodule" | "bisect" | "filter-branch" | "difftool" | "fetch"
+                | "pull" | "clone" | "ls-remote" | "archive" => {
                     let rest = rest.to_vec();
                     commands_run_by(an, &sub.text, &rest, depth, nested, unknown);
                 }
@@ -650,7 +666,8 @@ fn commands_run_by(
                 expand(raw, depth + 1, an, nested);
             }
         }
-        "rebase" | "filter-branch" | "difftool" => {
+        "rebase" | "filter-branch" | "difftool" | "fetch" | "pull" | "clone" | "ls-remote"
+        | "archive" => {
             let mut i = 0;
             while let Some(w) = rest.get(i) {
                 i += 1;
@@ -658,9 +675,13 @@ fn commands_run_by(
                 let runs = match sub {
                     "rebase" => matches!(t, "-x" | "--exec"),
                     "difftool" => matches!(t, "-x" | "--extcmd"),
-                    _ => t.starts_with("--") && t.ends_with("-filter"),
+                    "filter-branch" => t.starts_with("--") && t.ends_with("-filter"),
+                    // The program run for a local or ssh remote, through the shell.
+                    "clone" => matches!(t, "-u" | "--upload-pack"),
+                    "archive" => t == "--exec",
+                    _ => t == "--upload-pack",
                 };
-                let attached = ["--exec=", "--extcmd="]
+                let attached = ["--exec=", "--extcmd=", "--upload-pack="]
                     .iter()
                     .find_map(|p| t.strip_prefix(p).map(str::to_owned));
                 if runs && let Some(script) = rest.get(i) {

@@ -248,7 +248,8 @@ pub(super) fn see_through(name: &str, args: &[Word]) -> Seen {
             },
         },
         "script" => dash_c(args).map_or(Seen::Not, script_at),
-        "unbuffer" | "chronic" => inner_if_any(args, Ok(0)),
+        // A multi-call binary: `busybox sh -c …` is `sh -c …`.
+        "unbuffer" | "chronic" | "busybox" => inner_if_any(args, Ok(0)),
         // They run the command later or elsewhere, outside the run's sandbox and lifetime.
         "systemd-run" | "at" | "batch" | "crontab" => Seen::Privileged,
         "eval" => Seen::Script {

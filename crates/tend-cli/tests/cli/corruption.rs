@@ -156,3 +156,62 @@ fn a_damaged_index_stops_the_daemon_and_the_commands_that_read_it() {
     assert_damage_reported(&stderr, "tend daemon again");
     assert!(std::fs::read(&db).unwrap() == damaged);
 }
+
+/// `tend daemon` in the background, its stderr in `log`; returns once it answers.
+fn start_daemon(env: &Env, log: &std::path::Path) -> std::process::Child {
+    let mut cmd = env.command(&env.repo, &["daemon"]);
+    cmd.env_remove("TEND_NOW")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the daemon exited at start:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        let out = env.tend(&["status", "--json"]);
+        if out.code == 0 && out.json()["running"] == serde_json::Value::Bool(true) {
+            return child;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon never answered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+const UNCLEAN: &str = "did not stop cleanly; checking the store before going on";
+
+/// A daemon killed with SIGKILL leaves its pid in the lock file: the next one says so (and
+/// checks the store, as every start does); after a clean stop (SIGTERM) nothing is said.
+#[test]
+fn the_daemon_tells_an_unclean_stop_from_a_clean_one() {
+    let env = Env::new();
+    let log = |n: u32| env.root.join(format!("daemon-{n}.log"));
+    let mut first = start_daemon(&env, &log(1));
+    let pid = first.id();
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let mut second = start_daemon(&env, &log(2));
+    let said = std::fs::read_to_string(log(2)).unwrap();
+    assert!(
+        said.contains(&format!("the last daemon (pid {pid}) {UNCLEAN}")),
+        "{said}"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(second.wait().unwrap().success());
+
+    let mut third = start_daemon(&env, &log(3));
+    third.kill().unwrap();
+    third.wait().unwrap();
+    let said = std::fs::read_to_string(log(3)).unwrap();
+    assert!(!said.contains(UNCLEAN), "{said}");
+}

@@ -42,11 +42,14 @@ fn a_garbage_database_is_refused_and_left_untouched() {
         .ok();
     let state = env.home.join("state");
     std::fs::remove_dir_all(&state).unwrap();
-    std::fs::create_dir_all(&state).unwrap();
+    // Private, as tend makes it (a looser folder would be tightened, with a warning).
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(&state)
+        .unwrap();
     std::fs::write(env.db_path(), noise(8192)).unwrap();
     let before = snapshot_dir(&state);
 
-    let want = "error: [TMP]/home/state/tend.db is not a valid tend database (file is not a database); it was left untouched; move it aside to start fresh\n";
+    let want = "error: the tend database [TMP]/home/state/tend.db is damaged: SQLite says \"file is not a database\"; tend left the file as it is.\n  To recover: stop the daemon, keep a copy (`cp [TMP]/home/state/tend.db [TMP]/home/state/tend.db.damaged`), rescue what SQLite can read (`sqlite3 [TMP]/home/state/tend.db \".recover\" | sqlite3 [TMP]/home/state/tend-recovered.db`), then move it into place (`mv [TMP]/home/state/tend-recovered.db [TMP]/home/state/tend.db`); or move the file aside to start with an empty store\n";
     for args in [
         &["list"][..],
         &["list", "--json"],

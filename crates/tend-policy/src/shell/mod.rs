@@ -18,6 +18,9 @@
 
 mod files;
 mod git;
+mod git_commands;
+mod git_config;
+mod nested;
 mod parse;
 mod scan;
 mod unwrap;

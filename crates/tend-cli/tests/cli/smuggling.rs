@@ -102,6 +102,13 @@ fn attempts(bare: &Path) -> Vec<(Vec<(&'static str, Value)>, String)> {
     vec![
         (vec![], format!("git -c alias.p=push p {push}")),
         (vec![], format!("git send-pack {bare} HEAD:{REF}")),
+        (vec![], format!("git -c 'alias.p=!git push' p {push}")),
+        (
+            vec![],
+            format!(
+                "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.p GIT_CONFIG_VALUE_0=push git p {push}"
+            ),
+        ),
         (vec![], format!("echo push | xargs -I% git % {push}")),
         (vec![], format!("echo push {push} | xargs git")),
         (vec![], "git config alias.pp push".to_owned()),
@@ -120,6 +127,10 @@ fn attempts(bare: &Path) -> Vec<(Vec<(&'static str, Value)>, String)> {
         (
             vec![bash("cp /usr/bin/git gg")],
             format!("./gg push {push}"),
+        ),
+        (
+            vec![bash("mkdir -p bin && cp /usr/bin/git bin/g")],
+            format!("PATH=bin:$PATH g push {push}"),
         ),
         (
             vec![bash("ln -s /usr/bin/git gl")],

@@ -29,9 +29,11 @@ fn main() -> ExitCode {
         return tend_sandbox::helper::helper_main(&args);
     }
     let cli = cli::Cli::parse();
-    private::prepare(&cli.command);
-    match commands::dispatch(cli) {
+    let new_roots = private::prepare(&cli.command);
+    let code = match commands::dispatch(cli) {
         Ok(code) => code,
         Err(error) => exit::report(&error),
-    }
+    };
+    new_roots.settle();
+    code
 }

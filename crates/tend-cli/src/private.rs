@@ -10,10 +10,14 @@
 //!   files (a repository's `.tend/`, an applied proposal, a service unit) keep the user's
 //!   umask, so those files get the modes the user chose.
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
 use rustix::fs::Mode;
-use tend_config::{Paths, Privacy};
+use tend_config::{PRIVATE_DIR_MODE, Paths, Privacy};
 
 use crate::cli::{Command, InitArgs, ScopeArg};
+use crate::commands::mcp::{McpArgs, McpCommand};
 
 /// Whom a command's writes are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +35,12 @@ fn writes(command: &Command) -> Writes {
             scope: ScopeArg::User,
         }) => Writes::TendsOwn,
         Command::Add(args) if args.scope == ScopeArg::User => Writes::TendsOwn,
-        // `.tend/tasks`, `.tend/config.toml`, an MCP config, an applied proposal, a task
+        // Only `tend mcp import --scope project` writes a project's file.
+        Command::Mcp(McpArgs {
+            command: McpCommand::Import(args),
+        }) if args.scope == ScopeArg::Project => Writes::UsersFiles,
+        Command::Mcp(_) => Writes::TendsOwn,
+        // `.tend/tasks`, `.tend/config.toml`, an applied proposal, a task
         // file's allow list, a branch deleted from the repository, service units, synced files.
         Command::Init(_)
         | Command::Add(_)
@@ -39,7 +48,6 @@ fn writes(command: &Command) -> Writes {
         | Command::Discard(_)
         | Command::Approve(_)
         | Command::Deny(_)
-        | Command::Mcp(_)
         | Command::Sync(_)
         | Command::Service(_) => Writes::UsersFiles,
         Command::List(_)
@@ -64,21 +72,53 @@ fn writes(command: &Command) -> Writes {
     }
 }
 
+/// tend's roots that did not exist before the command, to be made private after it.
+pub struct NewRoots(Vec<PathBuf>);
+
 /// Sets the umask for `command` and tightens tend's roots, warning on stderr about each one
 /// it changed. Where the roots are cannot be told (no HOME), the command itself says so.
-pub fn prepare(command: &Command) {
-    match writes(command) {
+pub fn prepare(command: &Command) -> NewRoots {
+    let writes = writes(command);
+    match writes {
         Writes::TendsOwn => {
             rustix::process::umask(Mode::from_raw_mode(0o077));
         }
         Writes::UsersFiles => {}
     }
     let Ok(paths) = Paths::from_env() else {
-        return;
+        return NewRoots(Vec::new());
     };
     for change in paths.tighten_roots() {
         match change {
             Privacy::Tightened { .. } | Privacy::Stuck { .. } => eprintln!("warning: {change}"),
+        }
+    }
+    match writes {
+        // The umask makes whatever the command creates private.
+        Writes::TendsOwn => NewRoots(Vec::new()),
+        // A root such a command creates on the way (`tend service install` makes the logs
+        // folder) would get the user's umask.
+        Writes::UsersFiles => NewRoots(
+            paths
+                .roots()
+                .into_iter()
+                .filter(|root| !root.exists())
+                .map(Path::to_path_buf)
+                .collect(),
+        ),
+    }
+}
+
+impl NewRoots {
+    /// Makes the roots the command created 0700, silently: they are new, not loosened.
+    pub fn settle(self) {
+        for root in self.0 {
+            if root.is_dir() {
+                let _ = std::fs::set_permissions(
+                    &root,
+                    std::fs::Permissions::from_mode(PRIVATE_DIR_MODE),
+                );
+            }
         }
     }
 }

@@ -13,6 +13,11 @@ use crate::common::{Env, NOBODY, Out, TEND, running_as_root};
 /// `tend ARGS` in the repository under umask 022, with HOME in the temp folder and no
 /// TEND_HOME: the default XDG folders (`~/.config/tend`, `~/.local/state/tend`).
 fn tend_022(env: &Env, args: &[&str]) -> Out {
+    let mut cmd = command_022(env, args);
+    env.finish(args, &mut cmd)
+}
+
+fn command_022(env: &Env, args: &[&str]) -> Command {
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "umask 022; exec \"$@\"", "sh", TEND])
         .args(args)
@@ -22,7 +27,7 @@ fn tend_022(env: &Env, args: &[&str]) -> Out {
         .env("HOME", &env.home)
         .env("TEND_NOW", &env.now)
         .env("TZ", "UTC");
-    env.finish(args, &mut cmd)
+    cmd
 }
 
 /// An environment whose temp folder, home and repository every local user can enter, as a
@@ -243,4 +248,36 @@ fn a_loose_state_folder_is_tightened_with_a_warning_once() {
     let again = tend_022(&env, &["list"]);
     again.ok();
     assert_eq!(again.stderr, "", "warned once: {}", again.transcript());
+}
+
+/// A command that writes the user's own files keeps the user's umask for them (`tend service
+/// install` writes a systemd unit), and the tend folder it creates on the way (the daemon's
+/// logs) is still private, without a warning.
+#[test]
+fn a_command_writing_the_users_files_keeps_their_mode_and_tends_folders_private() {
+    let env = open_env();
+    let bin = env.root.join("fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let systemctl = bin.join("systemctl");
+    std::fs::write(&systemctl, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let args = ["service", "install", "--backend", "systemd"];
+    let mut cmd = command_022(&env, &args);
+    cmd.env("PATH", &path);
+    let out = env.finish(&args, &mut cmd);
+    out.ok();
+    assert_eq!(out.stderr, "", "{}", out.transcript());
+    let unit = env.home.join(".config/systemd/user/tend.service");
+    assert_eq!(mode(&unit), 0o644, "the user's unit file");
+    let state = state_dir(&env);
+    assert!(state.join("logs").is_dir());
+    assert_eq!(mode(&state), 0o700);
+    let again = tend_022(&env, &["list"]);
+    again.ok();
+    assert_eq!(again.stderr, "", "{}", again.transcript());
 }

@@ -312,6 +312,17 @@ mod tests {
             assert_eq!(d.verdict, Verdict::Allow, "{command}: {}", d.because);
         }
 
+        // The lookup's git sees none of tend's own environment: a variable's value (cargo sets
+        // this one for tests) does not come back in the reason.
+        let d = decide("git --config-env=include.path=CARGO_MANIFEST_DIR x");
+        assert_eq!(d.verdict, Verdict::Ask, "{}", d.because);
+        assert!(
+            std::env::var_os("CARGO_MANIFEST_DIR").is_some()
+                && !d.because.contains(env!("CARGO_MANIFEST_DIR")),
+            "{}",
+            d.because
+        );
+
         // A run's workspace is a worktree: the repository's configuration is read through it.
         git(&[
             "-c",

@@ -193,6 +193,15 @@ impl ShellContext for WorkspaceContext<'_> {
             .args(&scope.options)
             .args(["config", "--includes", "--get", key])
             .current_dir(self.workspace.root())
+            // Only what picks git's configuration files: nothing of tend's own environment
+            // (`--config-env=include.path=SOME_KEY` must not turn a secret into a file name
+            // in an error message).
+            .env_clear()
+            .envs(
+                ["PATH", "HOME", "XDG_CONFIG_HOME", "GIT_CONFIG_NOSYSTEM"]
+                    .iter()
+                    .filter_map(|name| std::env::var_os(name).map(|v| (*name, v))),
+            )
             .env("GIT_PAGER", "cat")
             .env("GIT_TERMINAL_PROMPT", "0")
             .stdin(Stdio::null())

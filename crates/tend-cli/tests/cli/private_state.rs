@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{Env, NOBODY, Out, TEND, running_as_root};
+use crate::common::{Env, NOBODY, Out, TEND, User, running_as_root};
 
 /// `tend ARGS` in the repository under umask 022, with HOME in the temp folder and no
 /// TEND_HOME: the default XDG folders (`~/.config/tend`, `~/.local/state/tend`).
@@ -18,7 +18,7 @@ fn tend_022(env: &Env, args: &[&str]) -> Out {
 }
 
 fn command_022(env: &Env, args: &[&str]) -> Command {
-    let mut cmd = Command::new("sh");
+    let mut cmd = env.command_as("sh");
     cmd.args(["-c", "umask 022; exec \"$@\"", "sh", TEND])
         .args(args)
         .current_dir(&env.repo)
@@ -33,7 +33,11 @@ fn command_022(env: &Env, args: &[&str]) -> Command {
 /// An environment whose temp folder, home and repository every local user can enter, as a
 /// home under `/home` usually is: without this, the test would prove nothing.
 fn open_env() -> Env {
-    let env = Env::new();
+    open_env_as(User::Current)
+}
+
+fn open_env_as(user: User) -> Env {
+    let env = Env::as_user(user);
     for dir in [&env.root, &env.home, &env.repo] {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
@@ -48,12 +52,17 @@ fn config_dir(env: &Env) -> PathBuf {
     env.home.join(".config/tend")
 }
 
-/// `program ARGS` as `nobody`.
-fn as_nobody(program: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+/// The other local user who tries to read: neither root nor `nobody` (whom tend itself runs as
+/// in the ordinary-user tests).
+const OTHER: (u32, u32) = (65533, 65533);
+
+/// `program ARGS` as [`OTHER`].
+fn as_other(program: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    assert_ne!(OTHER, NOBODY);
     Command::new("setpriv")
         .args([
-            format!("--reuid={}", NOBODY.0),
-            format!("--regid={}", NOBODY.1),
+            format!("--reuid={}", OTHER.0),
+            format!("--regid={}", OTHER.1),
             "--clear-groups".to_owned(),
             "--".to_owned(),
             program.to_owned(),
@@ -132,19 +141,45 @@ const COUNT_TASK: &str = "+++\nschedule = \"manual\"\nengine = \"command\"\n\
     command = \"ls | wc -l > count.txt && echo counted\"\n+++\nCount the files.\n";
 
 #[test]
-fn another_user_reads_no_transcript_store_or_worktree() {
+fn another_user_reads_nothing_of_tend_as_root_under_bubblewrap() {
+    another_user_reads_nothing(User::Current, "bubblewrap");
+}
+
+#[test]
+fn another_user_reads_nothing_of_tend_as_root_under_landlock() {
+    another_user_reads_nothing(User::Current, "landlock");
+}
+
+#[test]
+fn another_user_reads_nothing_of_tend_as_an_ordinary_user_under_bubblewrap() {
+    another_user_reads_nothing(User::Ordinary, "bubblewrap");
+}
+
+#[test]
+fn another_user_reads_nothing_of_tend_as_an_ordinary_user_under_landlock() {
+    another_user_reads_nothing(User::Ordinary, "landlock");
+}
+
+/// tend runs as `user` with its sandbox forced to `sandbox`; [`OTHER`] tries to read what it
+/// keeps: transcripts, the store, worktree files.
+fn another_user_reads_nothing(user: User, sandbox: &str) {
     assert!(
         running_as_root(),
-        "this test switches to nobody: run it as root"
+        "this test switches users: run it as root"
     );
-    let env = open_env();
-    // The control: nobody can enter the home and read the user's ordinary files, so only
+    let env = open_env_as(user);
+    let tend_022 = |env: &Env, args: &[&str]| {
+        let mut cmd = command_022(env, args);
+        cmd.env("TEND_SANDBOX", sandbox);
+        env.finish(args, &mut cmd)
+    };
+    // The control: the other user can enter the home and read the user's ordinary files, so only
     // tend's own modes can stop it below.
     let readme = env.repo.join("README.md");
-    let control = as_nobody("cat", &[readme.as_os_str()]);
+    let control = as_other("cat", &[readme.as_os_str()]);
     assert!(
         control.status.success(),
-        "nobody cannot read {}",
+        "the other user cannot read {}",
         readme.display()
     );
 
@@ -198,22 +233,30 @@ fn another_user_reads_no_transcript_store_or_worktree() {
     assert!(files.contains(&db), "{files:?}");
 
     for file in [transcript, worktree_file, &db] {
-        let read = as_nobody("cat", &[file.as_os_str()]);
-        assert!(!read.status.success(), "nobody read {}", file.display());
+        let read = as_other("cat", &[file.as_os_str()]);
+        assert!(
+            !read.status.success(),
+            "the other user read {}",
+            file.display()
+        );
         assert!(read.stdout.is_empty());
     }
-    let query = as_nobody(
+    let query = as_other(
         "sqlite3",
         &[db.as_os_str(), "SELECT count(*) FROM runs".as_ref()],
     );
     assert!(
         !query.status.success() && query.stdout.is_empty(),
-        "nobody queried the store: {}",
+        "the other user queried the store: {}",
         String::from_utf8_lossy(&query.stdout)
     );
     for dir in [&state, &config_dir(&env)] {
-        let list = as_nobody("ls", &[dir.as_os_str()]);
-        assert!(!list.status.success(), "nobody listed {}", dir.display());
+        let list = as_other("ls", &[dir.as_os_str()]);
+        assert!(
+            !list.status.success(),
+            "the other user listed {}",
+            dir.display()
+        );
     }
 
     // What tend wrote into the user's own repository keeps the user's umask: the applied

@@ -97,10 +97,7 @@ impl Paths {
     /// commands leave no folders behind. A root that cannot be changed (another user's) is
     /// reported as [`Privacy::Stuck`].
     pub fn tighten_roots(&self) -> Vec<Privacy> {
-        self.roots()
-            .into_iter()
-            .filter_map(tighten)
-            .collect()
+        self.roots().into_iter().filter_map(tighten).collect()
     }
 
     /// Everything laid out under a config dir and a state dir.

@@ -71,7 +71,7 @@ fn show_json_has_the_next_five_slots_across_dst() {
             "overlap": "skip",
             "permissions": { "allow": ["bash(cargo test *)"], "ask": [], "deny": [] },
             "retry_interrupted": false,
-            "sandbox": { "allow_write": [], "deny_read": [], "mode": "auto", "network": [] },
+            "sandbox": { "allow_write": [], "deny_read": [], "max_disk": "1GB", "mode": "auto", "network": [] },
             "schedule": "30 2 * * *",
             "timeout": "20m",
             "timezone": "America/New_York",

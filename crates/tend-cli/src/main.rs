@@ -28,6 +28,15 @@ fn main() -> ExitCode {
     {
         return tend_sandbox::helper::helper_main(&args);
     }
+    // Every other tend process (CLI, daemon, loop) holds provider keys in its environment and
+    // memory: non-dumpable, a sandboxed command cannot read its /proc/PID/{environ,mem,fd} or
+    // trace it, whatever its uid (the helper drops every capability; CAP_SYS_PTRACE would be
+    // needed). The environment itself cannot be scrubbed (`remove_var` is unsafe), and would
+    // stay in /proc/PID/environ anyway. The helper is left dumpable: it execs the command.
+    if let Err(error) = tend_sandbox::protect_this_process() {
+        eprintln!("tend: cannot protect this process from inspection: {error}");
+        return ExitCode::from(1);
+    }
     let cli = cli::Cli::parse();
     let new_roots = private::prepare(&cli.command);
     let code = match commands::dispatch(cli) {

@@ -15,23 +15,41 @@
 //!   `allow_write`; a worktree's `.git` file stays read-only, and so does the repository's
 //!   `.git` (tend commits itself, outside the sandbox);
 //! - network: none, or the listed domains through tend's allowlist [`proxy`];
+//! - no Unix sockets at all (seccomp refuses `socket(AF_UNIX, …)`; `socketpair` works): a
+//!   pathname socket (ssh-agent, X11, tmux, docker.sock, a D-Bus bus) would be reachable
+//!   through any folder the command can read, so none is, wherever it lives;
+//! - no privileges, whatever the uid (tend may run as root): every capability dropped
+//!   (effective, permitted, inheritable, ambient), the bounding set emptied where the helper
+//!   may (it holds `CAP_SETPCAP`: tend runs as root; bubblewrap empties it always), and
+//!   no_new_privs (setuid bits and file capabilities give nothing). tend's own processes are
+//!   not dumpable ([`protect_this_process`]), so without `CAP_SYS_PTRACE` a command can read
+//!   neither their `/proc/PID/environ`, `mem` nor `fd/`, nor trace them. Their `cmdline` stays
+//!   world-readable, as for every process, so tend never puts a secret on a command line;
 //! - rlimits (processes, file size, CPU time, open files, no core dumps), and a pids cgroup
 //!   per command where one can be made;
-//! - no tracing, mounts, new namespaces, keyrings, BPF or io_uring (seccomp).
+//! - no tracing, mounts, new namespaces, keyrings, BPF or io_uring, no `TIOCSTI` (seccomp).
 //!
 //! Mechanisms:
-//! - **bubblewrap**: every namespace of its own (network: only `lo`; pid: nothing outlives the
-//!   command), no capabilities, a read-only root with the writable paths bound back, empty
-//!   unreadable mounts over hidden paths, a fresh `/run` (no host sockets), the private tmp as
-//!   `/tmp`. The helper inside sets rlimits and seccomp and runs the proxy bridge
-//!   (127.0.0.1:3128 inside → the proxy's Unix socket).
+//! - **bubblewrap**: every namespace of its own (network: only `lo`, so no abstract socket or
+//!   port of the host; pid: nothing outlives the command, no host process is visible), no
+//!   capabilities, a read-only root with the writable paths bound back, empty unreadable
+//!   mounts over hidden paths, a fresh `/run`, `/var/tmp` and `/dev/shm`, and the private tmp
+//!   as `/tmp` always (the host's /tmp folders that hold the workspace, tend's state or the
+//!   repository's git folder are bound back read-only, the rest of the host's /tmp is not
+//!   there). With listed domains the helper stays as a first stage that runs the proxy bridge
+//!   (127.0.0.1:3128 inside → the proxy's Unix socket; that stage is not dumpable) and starts
+//!   a second stage of itself, which installs seccomp and becomes the command.
 //! - **Landlock** (when bubblewrap cannot make namespaces): the helper restricts itself with
 //!   Landlock (read all but hidden paths, as far as Landlock can say it: see
-//!   [`linux::landlock`]; write only the writable paths; TCP only to the proxy's port; no
-//!   signals to processes outside) and seccomp (no sockets at all without a proxy, TCP only
+//!   [`linux::landlock`]; write only the writable paths; TCP only to the proxy's port; from
+//!   ABI 6 no abstract Unix sockets and no signals to processes outside, and from ABI 1 no
+//!   ptrace of a process outside) and seccomp (no sockets at all without a proxy, TCP only
 //!   with one; no `setsid`/`setpgid`, so nothing leaves the command's process group). The
-//!   host's `/tmp` stays read-only (`$TMPDIR` is the private tmp), and a worktree's `.git` file
-//!   is writable (Landlock cannot carve a file out of a writable folder; tend re-checks it).
+//!   host's `/tmp`, `/var/tmp` and `/dev/shm` stay visible but read-only (`$TMPDIR` is the
+//!   private tmp; no socket in them can be reached), host processes stay visible in `/proc`
+//!   (their `cmdline` and `status` readable, nothing of tend's more), and a worktree's `.git`
+//!   file is writable (Landlock cannot carve a file out of a writable folder; tend re-checks
+//!   it).
 //! - **sandbox-exec** (macOS): an SBPL profile ([`wrap::macos::profile`]); the helper sets the
 //!   rlimits.
 //!

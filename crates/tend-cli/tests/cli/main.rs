@@ -25,6 +25,7 @@ mod pause;
 mod private_state;
 mod runs;
 mod sandbox;
+mod secrets_proc;
 mod sensitive;
 mod show;
 mod slot;

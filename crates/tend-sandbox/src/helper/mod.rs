@@ -47,6 +47,8 @@ pub enum HelperError {
     #[cfg(target_os = "linux")]
     #[error(transparent)]
     Privileges(#[from] privileges::PrivilegeError),
+    #[error("cannot make the bridge's process non-dumpable: {0}")]
+    Protect(io::Error),
     #[error("cannot find the helper's own program to start its second stage: {0}")]
     SelfExe(io::Error),
     #[error("{0} is not available on this system")]
@@ -105,6 +107,9 @@ fn run(args: HelperArgs) -> Result<ExitCode, HelperError> {
         // it stays in this process, and a second stage of the helper (this same program, with
         // everything already done left out) installs the filters and becomes the command.
         Some(socket) => {
+            // This stage keeps Unix sockets (and no filters): the command, its child, must not
+            // be able to write its memory (/proc/PID/mem) to use them.
+            crate::protect_this_process().map_err(HelperError::Protect)?;
             bridge::start(socket).map_err(HelperError::Bridge)?;
             let second = HelperArgs {
                 join_cgroup: None,

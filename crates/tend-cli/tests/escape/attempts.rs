@@ -18,7 +18,7 @@ pub struct Attempt {
     check: Option<Check>,
 }
 
-enum Expect {
+pub enum Expect {
     /// An error output containing one of these (any mechanism's wording).
     Blocked(&'static [&'static str]),
     /// A refusal by the file tools' confinement (`ToolDetail::Refused`) containing this.
@@ -27,6 +27,9 @@ enum Expect {
     Prints(&'static str),
     /// Whatever the exit status, the sandbox stopped it and said so with this kind of note.
     Contained(DenialKind),
+    /// Any answer (the attempt's own output may vary by mechanism): what counts is the check
+    /// on the world outside, and that no secret is printed.
+    Unseen,
 }
 
 /// Texts that must never appear in a tool's output.
@@ -73,6 +76,12 @@ impl Attempt {
                 }
                 format!("ok: prints {text:?}")
             }
+            Expect::Unseen => {
+                if self.check.is_none() {
+                    return Err("an attempt judged outside needs a check".into());
+                }
+                "nothing seen outside".to_owned()
+            }
         };
         if let Some(check) = &self.check {
             check(env)?;
@@ -81,7 +90,7 @@ impl Attempt {
     }
 }
 
-fn bash(name: &'static str, command: String, expect: Expect) -> Attempt {
+pub fn bash(name: &'static str, command: String, expect: Expect) -> Attempt {
     Attempt {
         name,
         tool: "bash",
@@ -91,7 +100,7 @@ fn bash(name: &'static str, command: String, expect: Expect) -> Attempt {
     }
 }
 
-fn bash_timeout(name: &'static str, command: String, ms: u64, expect: Expect) -> Attempt {
+pub fn bash_timeout(name: &'static str, command: String, ms: u64, expect: Expect) -> Attempt {
     Attempt {
         input: json!({ "command": command, "timeout_ms": ms }),
         ..bash(name, command, expect)
@@ -109,20 +118,20 @@ fn tool(name: &'static str, tool: &'static str, input: Value, expect: Expect) ->
 }
 
 impl Attempt {
-    fn check(mut self, check: impl Fn(&Env) -> Result<(), String> + 'static) -> Attempt {
+    pub fn check(mut self, check: impl Fn(&Env) -> Result<(), String> + 'static) -> Attempt {
         self.check = Some(Box::new(check));
         self
     }
 }
 
-fn absent(path: std::path::PathBuf) -> impl Fn(&Env) -> Result<(), String> {
+pub fn absent(path: std::path::PathBuf) -> impl Fn(&Env) -> Result<(), String> {
     move |_| match path.exists() {
         true => Err(format!("{} exists", path.display())),
         false => Ok(()),
     }
 }
 
-fn unchanged(
+pub fn unchanged(
     path: std::path::PathBuf,
     content: &'static str,
 ) -> impl Fn(&Env) -> Result<(), String> {
@@ -150,8 +159,8 @@ fn no_process(needle: String) -> impl Fn(&Env) -> Result<(), String> {
     }
 }
 
-const READ_ONLY: &[&str] = &["Read-only file system", "Permission denied"];
-const HIDDEN: &[&str] = &["Permission denied", "No such file"];
+pub const READ_ONLY: &[&str] = &["Read-only file system", "Permission denied"];
+pub const HIDDEN: &[&str] = &["Permission denied", "No such file"];
 const NO_NETWORK: &[&str] = &[
     "Couldn't connect",
     "Failed to connect",
@@ -160,7 +169,7 @@ const NO_NETWORK: &[&str] = &[
     "Network is unreachable",
     "Could not resolve host",
 ];
-const NOT_PERMITTED: &[&str] = &["Operation not permitted", "Permission denied"];
+pub const NOT_PERMITTED: &[&str] = &["Operation not permitted", "Permission denied"];
 
 pub fn all(env: &Env) -> Vec<Attempt> {
     use Expect::{Blocked, Contained, Prints, Refused};
@@ -182,8 +191,14 @@ pub fn all(env: &Env) -> Vec<Attempt> {
             .check(absent("/etc/tend-escape".into())),
         bash("write $HOME", "echo x > ~/escape.txt".into(), Blocked(READ_ONLY))
             .check(absent(env.home.join("escape.txt"))),
-        bash("write /var/tmp", "echo x > /var/tmp/tend-escape".into(), Blocked(READ_ONLY))
-            .check(absent("/var/tmp/tend-escape".into())),
+        // bubblewrap gives the command an empty /var/tmp of its own; Landlock keeps the host's
+        // read-only. Either way nothing lands on the host.
+        bash(
+            "write /var/tmp",
+            format!("echo x > /var/tmp/tend-escape-{port}"),
+            env.by_mechanism(Prints(""), Blocked(READ_ONLY)),
+        )
+        .check(absent(format!("/var/tmp/tend-escape-{port}").into())),
         bash("cd .. && touch", "cd .. && touch escaped".into(), Blocked(READ_ONLY))
             .check(absent(env.ws.parent().unwrap().join("escaped"))),
         bash(

@@ -10,11 +10,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod attempts;
+mod host;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -27,7 +28,7 @@ use tend_sandbox::{
 use tend_tools::{Limits, ToolCall, ToolDetail, ToolOutput, Workspace, run_tool};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const HELPER: &str = env!("CARGO_BIN_EXE_tend");
+pub const HELPER: &str = env!("CARGO_BIN_EXE_tend");
 pub const SECRET_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY----- sekrit";
 pub const API_KEY: &str = "sk-ant-escape-battery-0123456789";
 
@@ -48,10 +49,14 @@ pub struct Env {
     pub tools: Workspace,
     pub limits: Limits,
     pub mechanism: Mechanism,
+    /// Unix sockets listening on the host where real programs keep theirs (see [`Host`]).
+    pub host: host::Host,
 }
 
 impl Env {
     pub async fn new(kind: MechanismKind) -> Env {
+        // As in the `tend` binary: the process holding the keys is not dumpable.
+        tend_sandbox::protect_this_process().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let base = std::fs::canonicalize(dir.path()).unwrap();
         let home = base.join("home");
@@ -107,6 +112,7 @@ impl Env {
         std::os::unix::fs::symlink(&outside, ws.join("outside-link")).unwrap();
 
         let (port, hits) = serve().await;
+        let host = host::Host::start(&home, port);
         let mechanism = working(kind);
         let policy = SandboxPolicy {
             deny_read: default_deny_read(Some(&home), &[&config, &state]),
@@ -141,6 +147,7 @@ impl Env {
                 ("HOME".into(), home.clone().into()),
                 ("ANTHROPIC_API_KEY".into(), API_KEY.into()),
                 ("GITHUB_TOKEN".into(), "ghp_sekrit".into()),
+                ("SSH_AUTH_SOCK".into(), host.agent_socket.clone().into()),
             ])
             .with_sandbox(sandbox)
             .with_deny_read(&deny_read);
@@ -159,6 +166,16 @@ impl Env {
             tools,
             limits: Limits::default(),
             mechanism,
+            host,
+        }
+    }
+
+    /// `bubblewrap` under bubblewrap, `landlock` under Landlock: where the mechanisms differ in
+    /// what the command sees (never in what reaches the host).
+    pub fn by_mechanism<T>(&self, bubblewrap: T, landlock: T) -> T {
+        match self.mechanism.kind() {
+            MechanismKind::Bubblewrap => bubblewrap,
+            MechanismKind::Landlock | MechanismKind::SandboxExec => landlock,
         }
     }
 
@@ -274,8 +291,9 @@ pub struct Row {
 
 async fn battery(kind: MechanismKind) {
     let env = Env::new(kind).await;
-    let rows = attempts::all(&env);
-    assert!(rows.len() >= 30, "only {} attempts", rows.len());
+    let mut rows = attempts::all(&env);
+    rows.extend(host::all(&env));
+    assert!(rows.len() >= 80, "only {} attempts", rows.len());
     let mut table = Vec::new();
     let checked = AtomicUsize::new(0);
     for attempt in &rows {
@@ -292,6 +310,9 @@ async fn battery(kind: MechanismKind) {
             );
         }
         env.assert_alive(attempt.name).await;
+        if let Err(why) = env.host.untouched() {
+            panic!("[{}] {}: {why}", kind.name(), attempt.name);
+        }
         checked.fetch_add(1, Ordering::Relaxed);
         table.push(Row {
             name: attempt.name,
@@ -299,7 +320,12 @@ async fn battery(kind: MechanismKind) {
         });
     }
     // The table, for the record (`cargo test -- --nocapture`).
-    println!("escape battery under {}:", env.mechanism.name());
+    println!(
+        "escape battery under {} as uid {}: {} attempts",
+        env.mechanism.name(),
+        rustix::process::geteuid().as_raw(),
+        table.len()
+    );
     for row in &table {
         println!("  {:<34} {}", row.name, row.outcome);
     }
@@ -312,6 +338,9 @@ async fn battery(kind: MechanismKind) {
             .any(|h| h.contains("direct")),
         "a direct request reached the host's server"
     );
+    // The checks on the host's listeners can fail: a connection from outside the sandbox is
+    // seen by each of them.
+    env.host.control();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,6 +351,72 @@ async fn every_escape_is_blocked_under_bubblewrap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_escape_is_blocked_under_landlock() {
     battery(MechanismKind::Landlock).await;
+}
+
+/// Set in the copy of this test binary that runs as an ordinary user.
+const ORDINARY: &str = "TEND_ESCAPE_ORDINARY";
+
+/// The battery as an ordinary user: when the tests run as root, this test binary runs itself
+/// again as `nobody` (through `setpriv`, with a temp folder of its own) for this one test.
+async fn battery_as_ordinary_user(kind: MechanismKind, test: &str) {
+    let root = rustix::process::geteuid().is_root();
+    if std::env::var_os(ORDINARY).is_some() || !root {
+        assert!(!root, "the ordinary-user battery runs as root");
+        battery(kind).await;
+        return;
+    }
+    let (uid, gid) = (65534, 65534);
+    let dir = tempfile::tempdir().unwrap();
+    let run_user = PathBuf::from(format!("/run/user/{uid}"));
+    let made_run_user = !run_user.exists();
+    std::fs::create_dir_all(&run_user).unwrap();
+    for path in [dir.path(), run_user.as_path()] {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    }
+    let out = Command::new("setpriv")
+        .args([
+            &format!("--reuid={uid}"),
+            &format!("--regid={gid}"),
+            "--clear-groups",
+            "--",
+        ])
+        .arg(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(ORDINARY, "1")
+        .env("TMPDIR", dir.path())
+        .env("HOME", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    if made_run_user {
+        let _ = std::fs::remove_dir_all(&run_user);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "as uid {uid}: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_escape_is_blocked_under_bubblewrap_as_an_ordinary_user() {
+    battery_as_ordinary_user(
+        MechanismKind::Bubblewrap,
+        "every_escape_is_blocked_under_bubblewrap_as_an_ordinary_user",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_escape_is_blocked_under_landlock_as_an_ordinary_user() {
+    battery_as_ordinary_user(
+        MechanismKind::Landlock,
+        "every_escape_is_blocked_under_landlock_as_an_ordinary_user",
+    )
+    .await;
 }
 
 /// What a denial detail says, for the table.

@@ -107,6 +107,12 @@ pub fn args(b: &Bwrap<'_>) -> Vec<OsString> {
         "/dev",
         "--proc",
         "/proc",
+        // Read-only: the sandbox's uid may be the host's root (tend as root), and root's uid
+        // alone, without capabilities, may write /proc/sys (core_pattern: a program the kernel
+        // runs as root on the host), /proc/sysrq-trigger and the like. The processes' own
+        // files stay readable.
+        "--remount-ro",
+        "/proc",
         "--tmpfs",
         "/dev/shm",
     ]
@@ -261,7 +267,8 @@ mod tests {
             strings(&args(&b)).join(" "),
             [
                 "--unshare-all --unshare-user --disable-userns --die-with-parent --new-session",
-                "--cap-drop ALL --ro-bind / / --dev /dev --proc /proc --tmpfs /dev/shm --tmpfs /run",
+                "--cap-drop ALL --ro-bind / / --dev /dev --proc /proc --remount-ro /proc",
+                "--tmpfs /dev/shm --tmpfs /run",
                 "--tmpfs /var/tmp --bind /home/u/.local/state/tend/runs/r/tmp /tmp",
                 "--perms 0000 --tmpfs /home/u/.ssh",
                 "--ro-bind /tmp/tend-sandbox-0/unreadable /home/u/.netrc",

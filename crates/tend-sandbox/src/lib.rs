@@ -33,7 +33,9 @@
 //! - **bubblewrap**: every namespace of its own (network: only `lo`, so no abstract socket or
 //!   port of the host; pid: nothing outlives the command, no host process is visible), no
 //!   capabilities, a read-only root with the writable paths bound back, empty unreadable
-//!   mounts over hidden paths, a fresh `/run`, `/var/tmp` and `/dev/shm`, and the private tmp
+//!   mounts over hidden paths, its own `/proc` read-only (as root, the sandbox's uid is the
+//!   host's root, whose uid alone may write `/proc/sys`), a fresh `/run`, `/var/tmp` and
+//!   `/dev/shm`, and the private tmp
 //!   as `/tmp` always (the host's /tmp folders that hold the workspace, tend's state or the
 //!   repository's git folder are bound back read-only, the rest of the host's /tmp is not
 //!   there). With listed domains the helper stays as a first stage that runs the proxy bridge

@@ -341,18 +341,31 @@ pub fn all(env: &Env) -> Vec<Attempt> {
             Prints("Seccomp:\t2"),
         ),
         bash(
-            "capabilities after a setuid binary",
-            "su -c 'grep CapEff /proc/self/status' root < /dev/null 2>&1; \
-             grep CapEff /proc/self/status"
-                .into(),
-            Unseen,
-        )
-        .check(ok),
-        bash(
-            "setuid binary gains nothing",
+            "make a setuid binary",
             "cp /bin/sh ./suid-sh && chmod 4755 ./suid-sh && ./suid-sh -p -c 'grep ^CapEff /proc/self/status'"
                 .into(),
-            Prints("CapEff:\t0000000000000000"),
+            Blocked(NOT_PERMITTED),
+        )
+        .check(|env| {
+            use std::os::unix::fs::PermissionsExt;
+            match std::fs::metadata(env.ws.join("suid-sh")).map(|m| m.permissions().mode()) {
+                Ok(mode) if mode & 0o6000 != 0 => Err(format!("suid-sh has mode {mode:o}")),
+                _ => Ok(()),
+            }
+        }),
+        bash(
+            "make a setgid folder",
+            "mkdir -p sg && chmod g+s sg && ls -ld sg".into(),
+            Blocked(NOT_PERMITTED),
+        ),
+        bash(
+            "a setuid program of the system gains nothing",
+            "{ /usr/bin/su -c 'grep ^CapEff /proc/self/status' root < /dev/null 2>&1; \
+               grep ^CapEff /proc/self/status; } \
+             | awk '/CapEff/ && $2 != \"0000000000000000\" {bad = 1} \
+                    END {print bad ? \"CAPS HELD\" : \"no capabilities\"}'"
+                .into(),
+            Prints("no capabilities"),
         ),
         bash(
             "set file capabilities",

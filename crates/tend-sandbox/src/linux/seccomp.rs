@@ -1,6 +1,8 @@
 //! seccomp filters the helper installs on itself before it runs the command: no tracing, no
 //! mounts or new namespaces, no kernel keyrings, BPF, io_uring or module loading, no typing
-//! into a terminal (`TIOCSTI`), and sockets only as the network rules allow.
+//! into a terminal (`TIOCSTI`), no setuid or setgid bits (as root a command could leave a
+//! setuid-root program behind in the worktree), and sockets only as the network rules allow
+//! (never a Unix socket).
 
 use std::collections::BTreeMap;
 
@@ -76,6 +78,18 @@ const DENIED: &[libc::c_long] = &[
     libc::SYS_uselib,
 ];
 
+/// `fchmodat2` has the same number on every architecture (new system calls share one table).
+const SYS_FCHMODAT2: libc::c_long = 452;
+
+/// Calls that set a file's mode, with the index of their mode argument.
+const MODE_CALLS: &[(libc::c_long, u8)] = &[
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_chmod, 1),
+    (libc::SYS_fchmod, 1),
+    (libc::SYS_fchmodat, 2),
+    (SYS_FCHMODAT2, 2),
+];
+
 /// `clone` flags that make a namespace.
 const NAMESPACE_FLAGS: &[libc::c_int] = &[
     libc::CLONE_NEWNS,
@@ -147,6 +161,21 @@ pub fn programs(args: &SeccompArgs) -> Result<Vec<BpfProgram>, SeccompError> {
         .map(|&request| rule(&[(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, request as u64)]))
         .collect::<Result<Vec<_>, _>>()?;
     eperm.insert(libc::SYS_ioctl, ioctl_rules);
+    for &(call, mode) in MODE_CALLS {
+        let rules = [libc::S_ISUID, libc::S_ISGID]
+            .iter()
+            .map(|&bit| {
+                let bit = u64::from(bit);
+                rule(&[(
+                    mode,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::MaskedEq(bit),
+                    bit,
+                )])
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        eperm.insert(call, rules);
+    }
     if args.sessions == SessionRule::Deny {
         eperm.insert(libc::SYS_setsid, Vec::new());
         eperm.insert(libc::SYS_setpgid, Vec::new());

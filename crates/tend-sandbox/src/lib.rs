@@ -36,9 +36,9 @@
 //!   mounts over hidden paths, its own `/proc` read-only (as root, the sandbox's uid is the
 //!   host's root, whose uid alone may write `/proc/sys`), a fresh `/run`, `/var/tmp` and
 //!   `/dev/shm`, and the private tmp
-//!   as `/tmp` always (the host's /tmp folders that hold the workspace, tend's state or the
-//!   repository's git folder are bound back read-only, the rest of the host's /tmp is not
-//!   there). With listed domains the helper stays as a first stage that runs the proxy bridge
+//!   as `/tmp` always (folders of the host's /tmp, /var/tmp or /dev/shm that hold the
+//!   workspace, tend's state or the repository's git folder are bound back read-only; the
+//!   rest of them is not there). With listed domains the helper stays as a first stage that runs the proxy bridge
 //!   (127.0.0.1:3128 inside → the proxy's Unix socket; that stage is not dumpable) and starts
 //!   a second stage of itself, which installs seccomp and becomes the command.
 //! - **Landlock** (when bubblewrap cannot make namespaces): the helper restricts itself with

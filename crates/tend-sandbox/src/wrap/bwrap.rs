@@ -31,15 +31,19 @@ pub struct Bwrap<'a> {
     pub host_has_run: bool,
     /// Whether the host has `/var/tmp` (to cover it with an empty one).
     pub host_has_var_tmp: bool,
-    /// Folders of the host's `/tmp` brought back read-only over the private tmp (see
+    /// Folders of the host's `/tmp`, `/var/tmp` and `/dev/shm` brought back read-only (see
     /// [`host_tmp_entries`]).
     pub host_tmp: Vec<PathBuf>,
 }
 
-/// The entries of the host's `/tmp` that hold something the command needs: a path the layout
-/// mounts, or the git folder of the repository a worktree belongs to (`gitdirs`). Only these
-/// come back (read-only, with the hidden paths in them still hidden); the rest of the host's
-/// /tmp (other programs' files and sockets) is not there.
+/// The folders bubblewrap covers with the private tmp or an empty one: what was there on the
+/// host is not in the sandbox, unless [`host_tmp_entries`] brings a folder back.
+const COVERED: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
+
+/// The entries of the host's `/tmp`, `/var/tmp` and `/dev/shm` that hold something the command
+/// needs: a path the layout mounts, or the git folder of the repository a worktree belongs to
+/// (`gitdirs`). Only these come back (read-only, with the hidden paths in them still hidden);
+/// the rest (other programs' files and sockets) is not there.
 pub fn host_tmp_entries(layout: &Layout, gitdirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = layout
         .writable
@@ -48,9 +52,10 @@ pub fn host_tmp_entries(layout: &Layout, gitdirs: &[PathBuf]) -> Vec<PathBuf> {
         .chain(layout.protected.iter())
         .chain(gitdirs.iter())
         .filter_map(|p| {
-            let rest = p.strip_prefix("/tmp").ok()?;
-            let first = rest.components().next()?;
-            Some(Path::new("/tmp").join(first))
+            COVERED.iter().find_map(|root| {
+                let first = p.strip_prefix(root).ok()?.components().next()?;
+                Some(Path::new(root).join(first))
+            })
         })
         .filter(|p| p != &layout.tmp)
         .collect();

@@ -2,9 +2,11 @@
 //! process's environ, cmdline, status, open files, memory) and tries to trace every tend
 //! process it can see, under bubblewrap and Landlock, as root and as an ordinary user, in
 //! `tend run` and under `tend daemon`. tend has provider keys in its environment; none may be
-//! in the command's output, and none in any file under TEND_HOME afterwards.
+//! in the command's output, and none in any file under TEND_HOME afterwards. And a run's
+//! command reaches no Unix socket of the host: a real ssh-agent (SSH_AUTH_SOCK in tend's
+//! environment) and listeners in `/tmp` and `$HOME` see no connection.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -115,13 +117,18 @@ PY"#;
 
 /// A task whose replayed model runs the scan through bash, then reports.
 fn scan_task(env: &Env, sandbox: &str) {
+    command_task(env, sandbox, SCAN);
+}
+
+/// A task whose replayed model runs `command` through bash, then reports.
+fn command_task(env: &Env, sandbox: &str, command: &str) {
     let usage = json!({"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
                        "cache_write_tokens": 0});
     let recording = json!({
         "version": 1, "provider": "anthropic", "model": "m",
         "turns": [
             {"content": [{"type": "tool_use", "id": "t1", "name": "bash",
-                          "input": {"command": SCAN, "timeout_ms": 120_000}}],
+                          "input": {"command": command, "timeout_ms": 120_000}}],
              "stop": "tool_use", "usage": usage, "request_id": "r1"},
             {"content": [{"type": "tool_use", "id": "t2", "name": "report",
                           "input": {"status": "nothing-to-do", "summary": "scanned"}}],
@@ -335,4 +342,118 @@ fn a_daemon_run_scanning_proc_finds_no_secret_under_landlock_as_an_ordinary_user
 #[test]
 fn a_daemon_run_scanning_proc_finds_no_secret_under_bubblewrap_as_an_ordinary_user() {
     daemon_scan("bubblewrap", User::Ordinary);
+}
+
+/// A real ssh-agent and Unix listeners in `/tmp` and `$HOME`, open to everyone (so that only
+/// the sandbox stands in the way), with SSH_AUTH_SOCK in tend's environment: a run's command
+/// reaches none of them.
+fn no_host_socket(mechanism: &str, user: User) {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::UnixListener;
+
+    let env = Env::as_user(user);
+    let agent_socket = env.root.join("agent.sock");
+    let agent_log = env.root.join("agent.log");
+    let mut agent = env
+        .command_as("ssh-agent")
+        .arg("-d")
+        .arg("-a")
+        .arg(&agent_socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&agent_log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !agent_socket.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "ssh-agent did not start"
+        );
+        std::thread::yield_now();
+    }
+    let tmp_socket = PathBuf::from(format!(
+        "/tmp/tend-secrets-{}-{mechanism}-{user:?}.sock",
+        std::process::id()
+    ));
+    let home_socket = env.home.join("s.sock");
+    let listeners: Vec<UnixListener> = [&tmp_socket, &home_socket]
+        .iter()
+        .map(|path| {
+            let _ = std::fs::remove_file(path);
+            let l = UnixListener::bind(path).unwrap();
+            l.set_nonblocking(true).unwrap();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).unwrap();
+            l
+        })
+        .collect();
+    let connect = |p: &Path| {
+        format!(
+            "python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect(\"{}\"); \
+             print(\"CONNECTED\")'",
+            p.display()
+        )
+    };
+    let command = format!(
+        "ssh-add -l; {}; {}; {}; echo tried",
+        connect(&agent_socket),
+        connect(&tmp_socket),
+        connect(&home_socket)
+    );
+    command_task(&env, "", &command);
+    let mut cmd = env.command(&env.repo, &["run", "scan"]);
+    cmd.env("TEND_SANDBOX", mechanism)
+        .env("SSH_AUTH_SOCK", &agent_socket)
+        .envs(secrets());
+    env.finish(&["run", "scan"], &mut cmd).ok();
+    let output = scan_output(&env);
+    let what = format!("{mechanism}, {user:?}");
+    assert!(output.contains("tried"), "{what}: {output}");
+    assert!(!output.contains("CONNECTED"), "{what}: {output}");
+    for (l, path) in listeners.iter().zip([&tmp_socket, &home_socket]) {
+        assert!(
+            l.accept().is_err(),
+            "{what}: a connection reached {}",
+            path.display()
+        );
+    }
+    let log = std::fs::read_to_string(&agent_log).unwrap();
+    assert!(
+        !log.contains("type = CONNECTION"),
+        "{what}: ssh-agent was reached:\n{log}"
+    );
+    // The control: from outside the sandbox the agent is reached, and its log says so.
+    let status = env
+        .command_as("ssh-add")
+        .arg("-l")
+        .env("SSH_AUTH_SOCK", &agent_socket)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "ssh-add -l with no identities");
+    let log = std::fs::read_to_string(&agent_log).unwrap();
+    assert!(log.contains("type = CONNECTION"), "{log}");
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let _ = std::fs::remove_file(&tmp_socket);
+}
+
+#[test]
+fn no_host_socket_is_reached_under_bubblewrap_as_root() {
+    no_host_socket("bubblewrap", User::Current);
+}
+
+#[test]
+fn no_host_socket_is_reached_under_landlock_as_root() {
+    no_host_socket("landlock", User::Current);
+}
+
+#[test]
+fn no_host_socket_is_reached_under_bubblewrap_as_an_ordinary_user() {
+    no_host_socket("bubblewrap", User::Ordinary);
+}
+
+#[test]
+fn no_host_socket_is_reached_under_landlock_as_an_ordinary_user() {
+    no_host_socket("landlock", User::Ordinary);
 }

@@ -5,6 +5,7 @@
 
 mod client;
 mod conclude;
+mod credentials;
 mod engines;
 pub mod failpoint;
 mod gate;

@@ -91,6 +91,9 @@ fn policy(
     home: Option<&Path>,
 ) -> SandboxPolicy {
     let mut deny_read = default_deny_read(home, &[&paths.config_dir, &paths.state_dir]);
+    if let Some(home) = home {
+        deny_read.extend(crate::credentials::store_files(home));
+    }
     deny_read.extend(
         task.sandbox
             .deny_read

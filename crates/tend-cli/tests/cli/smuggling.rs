@@ -266,7 +266,7 @@ fn smuggled_pushes_wait_for_a_human_and_land_nothing_under_landlock_as_an_ordina
 }
 
 /// Credentials a user may keep for their remotes, each holding a secret of its own.
-const CREDENTIALS: [(&str, &str); 3] = [
+const CREDENTIALS: [(&str, &str); 4] = [
     (".git-credentials", "https://ana:SECRET-STORE@example.com\n"),
     (
         ".config/gh/hosts.yml",
@@ -275,6 +275,11 @@ const CREDENTIALS: [(&str, &str); 3] = [
     (
         ".config/git/credentials",
         "https://ana:SECRET-HELPER@example.com\n",
+    ),
+    // Where only the user's git config says: `store --file` of a helper of its own.
+    (
+        "vault/git-store.txt",
+        "https://ana:SECRET-ELSEWHERE@example.com\n",
     ),
 ];
 
@@ -288,7 +293,8 @@ fn opaque_commands_reach_no_remote(mechanism: &str, user: User) {
     }
     std::fs::write(
         env.home.join(".gitconfig"),
-        "[credential]\n\thelper = store --file ~/.config/git/credentials\n",
+        "[credential]\n\thelper = store --file ~/.config/git/credentials\n\
+         [credential \"https://example.com\"]\n\thelper = store --file=~/vault/git-store.txt\n",
     )
     .unwrap();
     env.hand_over(&env.home);
@@ -299,7 +305,8 @@ fn opaque_commands_reach_no_remote(mechanism: &str, user: User) {
     let steps = [
         bash(&python),
         bash(
-            "cat ~/.git-credentials ~/.config/gh/hosts.yml ~/.config/git/credentials; echo read-done",
+            "cat ~/.git-credentials ~/.config/gh/hosts.yml ~/.config/git/credentials \
+             ~/vault/git-store.txt; echo read-done",
         ),
         bash(
             "printf 'protocol=https\\nhost=example.com\\n\\n' | GIT_TERMINAL_PROMPT=0 git credential fill; echo fill-done",

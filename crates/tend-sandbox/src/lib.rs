@@ -10,7 +10,9 @@
 //!
 //! What a confined command gets, whatever the mechanism:
 //! - reads: everything but the hidden paths ([`SandboxPolicy::deny_read`], by default
-//!   `~/.ssh`, `~/.aws`, `~/.gnupg`, other credential files and tend's own folders);
+//!   `~/.ssh`, `~/.aws`, `~/.gnupg`, other credential files and tend's own folders) and the
+//!   host's shared temp folders ([`HOST_TMP`]: other users' and programs' files), of which
+//!   only the folders the command needs are there, read-only;
 //! - writes: the workspace root (not in a read-only run), its private tmp, and the task's
 //!   `allow_write`; a worktree's `.git` file stays read-only, and so does the repository's
 //!   `.git` (tend commits itself, outside the sandbox);
@@ -37,8 +39,8 @@
 //!   host's root, whose uid alone may write `/proc/sys`), a fresh `/run`, `/var/tmp` and
 //!   `/dev/shm`, and the private tmp
 //!   as `/tmp` always (folders of the host's /tmp, /var/tmp or /dev/shm that hold the
-//!   workspace, tend's state or the repository's git folder are bound back read-only; the
-//!   rest of them is not there). With listed domains the helper stays as a first stage that runs the proxy bridge
+//!   workspace, tend's state or the repository's git folder, [`Layout::host_tmp`], are bound
+//!   back read-only; the rest of them is not there). With listed domains the helper stays as a first stage that runs the proxy bridge
 //!   (127.0.0.1:3128 inside → the proxy's Unix socket; that stage is not dumpable) and starts
 //!   a second stage of itself, which installs seccomp and becomes the command.
 //! - **Landlock** (when bubblewrap cannot make namespaces): the helper restricts itself with
@@ -47,8 +49,12 @@
 //!   ABI 6 no abstract Unix sockets and no signals to processes outside, and from ABI 1 no
 //!   ptrace of a process outside) and seccomp (no sockets at all without a proxy, TCP only
 //!   with one; no `setsid`/`setpgid`, so nothing leaves the command's process group). The
-//!   host's `/tmp`, `/var/tmp` and `/dev/shm` stay visible but read-only (`$TMPDIR` is the
-//!   private tmp; no socket in them can be reached), host processes stay visible in `/proc`
+//!   host's `/tmp`, `/var/tmp` and `/dev/shm` are hidden like `~/.ssh` (no file in them can
+//!   be read, no folder listed; `$TMPDIR` is the private tmp), except their folders that hold
+//!   the workspace, tend's state or the repository's git folder, which are readable with the
+//!   hidden paths in them still hidden (the same folders bubblewrap binds back, from
+//!   [`Layout::host_tmp`]); without a mount namespace a path there can still be `stat`ed
+//!   (Landlock does not govern lookups). Host processes stay visible in `/proc`
 //!   (their `cmdline` and `status` readable, nothing of tend's more), and a worktree's `.git`
 //!   file is writable (Landlock cannot carve a file out of a writable folder; tend re-checks
 //!   it).
@@ -79,8 +85,8 @@ use std::sync::Arc;
 pub use denial::{CommandOutput, DenialKind, SandboxDenial};
 pub use lazy::Lazy;
 pub use policy::{
-    HOME_SECRETS, Hidden, HiddenKind, Layout, ResourceLimits, SandboxPolicy, WorkspaceAccess,
-    default_deny_read, expand_home,
+    HOME_SECRETS, HOST_TMP, Hidden, HiddenKind, Layout, ResourceLimits, SandboxPolicy,
+    WorkspaceAccess, default_deny_read, expand_home,
 };
 pub use probe::{
     FORCE_ENV, MechanismKind, Probe, ProbeOptions, ProbeOutcome, ProbeReport, ProbeScope,

@@ -103,6 +103,10 @@ pub fn expand_home(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
     }
 }
 
+/// The host's shared temp folders: other programs and users keep files and sockets there, so
+/// a command sees none of it but what [`Layout::host_tmp`] brings back.
+pub const HOST_TMP: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
+
 /// The concrete view one command gets: every path canonical, nonexistent hidden paths dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
@@ -186,6 +190,45 @@ impl Layout {
             hidden,
             tmp: tmp.to_path_buf(),
         }
+    }
+
+    /// Where the worktrees' `.git` files point: a worktree's git folder inside its repository
+    /// (a relative `gitdir:` is taken from the file's folder).
+    pub fn gitdirs(&self) -> Vec<PathBuf> {
+        self.protected
+            .iter()
+            .filter_map(|file| {
+                let text = fs::read_to_string(file).ok()?;
+                let dir = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
+                let dir = file.parent()?.join(dir);
+                Some(fs::canonicalize(&dir).unwrap_or(dir))
+            })
+            .collect()
+    }
+
+    /// The entries of the host's shared temp folders ([`HOST_TMP`]) that hold something the
+    /// command needs: a path of this layout, or a repository's git folder (`gitdirs`, see
+    /// [`Layout::gitdirs`]). Every mechanism hides the rest of those folders (other programs'
+    /// and users' files and sockets) and brings only these back, read-only, with the hidden
+    /// paths in them still hidden. The private tmp itself is not one (it is writable).
+    pub fn host_tmp(&self, gitdirs: &[PathBuf]) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self
+            .writable
+            .iter()
+            .chain(self.readable.iter())
+            .chain(self.protected.iter())
+            .chain(gitdirs.iter())
+            .filter_map(|p| {
+                HOST_TMP.iter().find_map(|root| {
+                    let first = p.strip_prefix(root).ok()?.components().next()?;
+                    Some(Path::new(root).join(first))
+                })
+            })
+            .filter(|p| p != &self.tmp)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Whether `path` (canonical) is hidden: it is or lies under a hidden path, and no deeper
@@ -295,6 +338,41 @@ mod tests {
         assert!(layout.is_hidden(&state.join("tend.db")));
         assert!(!layout.is_hidden(&root.join("src/main.rs")));
         assert!(!layout.is_hidden(&base.join("home/notes")));
+    }
+
+    #[test]
+    fn the_host_tmp_folders_a_command_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = fs::canonicalize(dir.path()).unwrap();
+        let ws = base.join("ws");
+        fs::create_dir_all(base.join("repo/.git/worktrees/1")).unwrap();
+        fs::create_dir_all(&ws).unwrap();
+        // A relative gitdir (git's worktree.useRelativePaths) is taken from the file's folder.
+        fs::write(ws.join(".git"), "gitdir: ../repo/.git/worktrees/1\n").unwrap();
+        let layout = Layout {
+            writable: vec![ws.clone(), PathBuf::from("/var/tmp/t/tmp")],
+            readable: vec![PathBuf::from("/home/u/src")],
+            protected: vec![ws.join(".git")],
+            hidden: vec![],
+            tmp: PathBuf::from("/var/tmp/t/tmp"),
+        };
+        let gitdirs = layout.gitdirs();
+        assert_eq!(gitdirs, [base.join("repo/.git/worktrees/1")]);
+        let first = |p: &Path| {
+            let rest = p.strip_prefix("/tmp").unwrap();
+            Path::new("/tmp").join(rest.components().next().unwrap())
+        };
+        let mut want = vec![PathBuf::from("/var/tmp/t")];
+        if base.starts_with("/tmp") {
+            want.insert(0, first(&base));
+        }
+        assert_eq!(layout.host_tmp(&gitdirs), want);
+        let elsewhere = [PathBuf::from("/dev/shm/r/.git/worktrees/2")];
+        assert!(
+            layout
+                .host_tmp(&elsewhere)
+                .contains(&PathBuf::from("/dev/shm/r"))
+        );
     }
 
     #[test]

@@ -38,6 +38,36 @@ pub struct Host {
     pub canary: Child,
     /// A UDP socket on the host's loopback: nothing may arrive.
     pub udp: UdpSocket,
+    /// What a host process left in `/tmp`, `/var/tmp` and `/dev/shm` (a secret file, and a
+    /// folder with one), readable by all on the host: by shared temp folder.
+    pub tmp_files: Vec<HostTmp>,
+}
+
+/// A host process's files in one shared temp folder.
+pub struct HostTmp {
+    pub root: &'static str,
+    pub file: PathBuf,
+    pub folder: PathBuf,
+}
+
+/// Leaves, as a host process would, a world-readable secret file and a folder holding one in
+/// each shared temp folder (named after `port`).
+fn leave_tmp_files(port: u16) -> Vec<HostTmp> {
+    use std::os::unix::fs::PermissionsExt;
+    tend_sandbox::HOST_TMP
+        .iter()
+        .map(|root| {
+            let file = Path::new(root).join(format!("tend-escape-{port}.secret"));
+            let folder = Path::new(root).join(format!("tend-escape-{port}.d"));
+            std::fs::create_dir_all(&folder).unwrap();
+            for f in [file.clone(), folder.join("secret.txt")] {
+                std::fs::write(&f, format!("host tmp sekrit in {root}\n")).unwrap();
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+            std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+            HostTmp { root, file, folder }
+        })
+        .collect()
 }
 
 fn listen(name: &str, path: &Path) -> Listener {
@@ -104,6 +134,7 @@ impl Host {
             .unwrap();
         let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
         udp.set_nonblocking(true).unwrap();
+        let tmp_files = leave_tmp_files(port);
         Host {
             listeners,
             tmp_socket,
@@ -116,6 +147,7 @@ impl Host {
             agent_log,
             canary,
             udp,
+            tmp_files,
         }
     }
 
@@ -189,6 +221,10 @@ impl Drop for Host {
                 let _ = std::fs::remove_file(path);
             }
         }
+        for t in &self.tmp_files {
+            let _ = std::fs::remove_file(&t.file);
+            let _ = std::fs::remove_dir_all(&t.folder);
+        }
     }
 }
 
@@ -246,7 +282,7 @@ pub fn all(env: &Env) -> Vec<Attempt> {
         true => "CapBnd:\t0000000000000000",
         false => "NoNewPrivs:\t1",
     };
-    vec![
+    let mut out = vec![
         // Unix sockets of the host.
         bash("unix socket in /tmp", connect_unix(&path(&h.tmp_socket)), Blocked(NO_SOCKET)),
         bash("unix socket in /var/tmp", connect_unix(&path(&h.var_tmp_socket)), Blocked(NO_SOCKET)),
@@ -457,6 +493,55 @@ pub fn all(env: &Env) -> Vec<Attempt> {
             Blocked(HIDDEN),
         ),
         bash(
+            "the run's own tmp lists its files",
+            "echo own > \"$TMPDIR/own-file\" && ls \"$TMPDIR\" | grep -x own-file && cat \"$TMPDIR/own-file\"".into(),
+            Prints("own-file\nown\n"),
+        ),
+        bash(
+            "git works in the worktree",
+            "git log --format=%s -1 && git status --short -- README && echo git-ok".into(),
+            Prints("init\ngit-ok\n"),
+        ),
+    ];
+    // What a host process left in the shared temp folders: neither readable nor listable,
+    // under either mechanism (bubblewrap: the folders are not there; Landlock: denied).
+    for t in &h.tmp_files {
+        let (root, file, folder) = (t.root, t.file.display(), t.folder.display());
+        let name =
+            |what: &str| -> &'static str { Box::leak(format!("{what} {root}").into_boxed_str()) };
+        out.extend([
+            bash(
+                name("a host file in"),
+                format!("cat {file}"),
+                Blocked(HIDDEN),
+            ),
+            bash(
+                name("a host folder's file in"),
+                format!("cat {folder}/secret.txt"),
+                Blocked(HIDDEN),
+            ),
+            bash(
+                name("list a host folder in"),
+                format!("ls -la {folder}"),
+                Blocked(HIDDEN),
+            ),
+            bash(
+                name("list"),
+                format!(
+                    "ls -la {root}/ 2>&1 | grep -cE 'tend-escape-{port}[.](secret|d|sock)' || true; \
+                     find {root} -maxdepth 2 2>/dev/null | grep -cE 'tend-escape-{port}[.](secret|d|sock)' || true"
+                ),
+                Prints("0\n0\n"),
+            ),
+            bash(
+                name("grep -r for a secret in"),
+                format!("grep -rs sekrit {root}/ | wc -l"),
+                Prints("0\n"),
+            ),
+        ]);
+    }
+    let rest = vec![
+        bash(
             "TMPDIR is the private tmp",
             "echo x > \"$TMPDIR/mine\" && cat \"$TMPDIR/mine\"".into(),
             Prints("x"),
@@ -468,7 +553,11 @@ pub fn all(env: &Env) -> Vec<Attempt> {
         bash(
             "hard link /etc/passwd",
             "ln /etc/passwd ./passwd && echo x >> ./passwd".into(),
-            Blocked(&["Invalid cross-device link", "Operation not permitted", "Permission denied"]),
+            Blocked(&[
+                "Invalid cross-device link",
+                "Operation not permitted",
+                "Permission denied",
+            ]),
         )
         .check(unchanged("/etc/passwd".into(), passwd)),
         // The kernel's knobs and other ways out.
@@ -488,20 +577,41 @@ pub fn all(env: &Env) -> Vec<Attempt> {
                 }
             }
         }),
-        bash("sysrq-trigger", "echo h > /proc/sysrq-trigger".into(), Blocked(HIDDEN_OR_READ_ONLY)),
-        bash("drop_caches", "echo 1 > /proc/sys/vm/drop_caches".into(), Blocked(READ_ONLY)),
+        bash(
+            "sysrq-trigger",
+            "echo h > /proc/sysrq-trigger".into(),
+            Blocked(HIDDEN_OR_READ_ONLY),
+        ),
+        bash(
+            "drop_caches",
+            "echo 1 > /proc/sys/vm/drop_caches".into(),
+            Blocked(READ_ONLY),
+        ),
         bash(
             "leave the cgroup",
             "echo $$ > /sys/fs/cgroup/cgroup.procs".into(),
-            Blocked(&["Read-only", "Permission denied", "No such file", "Operation not permitted"]),
+            Blocked(&[
+                "Read-only",
+                "Permission denied",
+                "No such file",
+                "Operation not permitted",
+            ]),
         ),
-        bash("kernel keyring", syscall(nr::KEYCTL, "0, -3, 0, 0, 0"), Prints("refused")),
+        bash(
+            "kernel keyring",
+            syscall(nr::KEYCTL, "0, -3, 0, 0, 0"),
+            Prints("refused"),
+        ),
         bash(
             "type into the terminal (TIOCSTI)",
             "python3 -c 'import fcntl, termios; fcntl.ioctl(0, termios.TIOCSTI, b\"x\")'".into(),
             Blocked(NOT_PERMITTED),
         ),
-        bash("nsenter the host", "nsenter -t 1 -m -u -n true".into(), Blocked(NOT_PERMITTED)),
+        bash(
+            "nsenter the host",
+            "nsenter -t 1 -m -u -n true".into(),
+            Blocked(NOT_PERMITTED),
+        ),
         bash(
             "/proc/self/root of the parent",
             format!("cat /proc/$PPID/root{}/.ssh/id_ed25519", env.home.display()),
@@ -515,16 +625,29 @@ pub fn all(env: &Env) -> Vec<Attempt> {
         bash(
             "replace the helper",
             format!("echo x > {}", crate::HELPER),
-            Blocked(&["Read-only file system", "Permission denied", "Text file busy"]),
+            Blocked(&[
+                "Read-only file system",
+                "Permission denied",
+                "Text file busy",
+            ]),
         )
-        .check(|_| match std::fs::metadata(crate::HELPER).map(|m| m.len() > 1000) {
-            Ok(true) => Ok(()),
-            other => Err(format!("the helper changed: {other:?}")),
-        }),
+        .check(
+            |_| match std::fs::metadata(crate::HELPER).map(|m| m.len() > 1000) {
+                Ok(true) => Ok(()),
+                other => Err(format!("the helper changed: {other:?}")),
+            },
+        ),
         bash(
             "write the host's git config",
-            format!("git config --file {}/.gitconfig core.pager evil", env.home.display()),
-            Blocked(&["could not lock config file", "Read-only", "Permission denied"]),
+            format!(
+                "git config --file {}/.gitconfig core.pager evil",
+                env.home.display()
+            ),
+            Blocked(&[
+                "could not lock config file",
+                "Read-only",
+                "Permission denied",
+            ]),
         )
         .check(absent(env.home.join(".gitconfig"))),
         bash(
@@ -539,7 +662,12 @@ pub fn all(env: &Env) -> Vec<Attempt> {
                 "SSH_AUTH_SOCK={} ssh -o BatchMode=yes -o StrictHostKeyChecking=no git@127.0.0.1 -p {port} true",
                 h.agent_socket.display()
             ),
-            Blocked(&["Permission denied", "Connection refused", "connect to host", "Could not resolve"]),
+            Blocked(&[
+                "Permission denied",
+                "Connection refused",
+                "connect to host",
+                "Could not resolve",
+            ]),
         ),
         bash(
             "the outside folder's file unchanged",
@@ -547,7 +675,9 @@ pub fn all(env: &Env) -> Vec<Attempt> {
             Blocked(READ_ONLY),
         )
         .check(unchanged(env.outside.join("secret.txt"), "outside data\n")),
-    ]
+    ];
+    out.extend(rest);
+    out
 }
 
 /// System call numbers the attempts call through Python's `ctypes`.

@@ -5,6 +5,11 @@
 //! directory that holds one, recursively (see [`read_roots`]). The approximation: a directory
 //! on the way to a hidden path (say `$HOME`) cannot be listed, its files and other children can
 //! be read, and a file created there after the rules were made cannot be read.
+//!
+//! The host's `/tmp`, `/var/tmp` and `/dev/shm` are among the hidden paths (no mount namespace
+//! can give the command its own); the folders of them that the command needs (the workspace's,
+//! tend's state's, the repository's) are read roots of their own, carved the same way, so a
+//! hidden path inside one of them stays hidden.
 
 use std::collections::HashSet;
 use std::fs;
@@ -72,16 +77,13 @@ pub fn restrict_self(args: &LandlockArgs) -> Result<(), LandlockError> {
     let mut created = ruleset.create()?;
     let read = AccessFs::from_read(abi);
     let all = AccessFs::from_all(abi);
-    for root in read_roots(&args.deny, &mut list_dir) {
+    for root in read_roots(&args.ro, &args.deny, &mut list_dir) {
         created = add_path(created, &root, read, abi)?;
     }
     for dev in DEVICES {
         if Path::new(dev).exists() {
             created = add_path(created, Path::new(dev), AccessFs::from_file(abi), abi)?;
         }
-    }
-    for dir in &args.ro {
-        created = add_path(created, dir, read, abi)?;
     }
     for dir in &args.rw {
         created = add_path(created, dir, all, abi)?;
@@ -129,19 +131,38 @@ fn list_dir(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The paths to grant read access beneath so that everything is readable except `deny` (all
-/// canonical): `/` itself when nothing is denied, else the children of each directory on the
-/// way to a denied path. Symbolic links among the children are followed (`list` canonicalises),
-/// so a link into a denied folder is not a way in.
-pub fn read_roots(deny: &[PathBuf], list: &mut dyn FnMut(&Path) -> Vec<PathBuf>) -> Vec<PathBuf> {
+/// The paths to grant read access beneath so that everything under `/` and under each of
+/// `extra` is readable except `deny` (all canonical). A path is denied when the deepest denied
+/// path that holds it is at least as deep as the deepest start (`/` or one of `extra`) that
+/// holds it: a start inside a denied folder (a folder of the host's `/tmp`) is readable, a
+/// denied path inside a start is not. Grants `/` itself when nothing is denied, else the
+/// children of each directory on the way to a denied path. Symbolic links among the children
+/// are followed (`list` canonicalises), so a link into a denied folder is not a way in.
+pub fn read_roots(
+    extra: &[PathBuf],
+    deny: &[PathBuf],
+    list: &mut dyn FnMut(&Path) -> Vec<PathBuf>,
+) -> Vec<PathBuf> {
+    let mut starts = vec![PathBuf::from("/")];
+    starts.extend(extra.iter().cloned());
+    let deepest = |set: &[PathBuf], path: &Path| {
+        set.iter()
+            .filter(|p| path.starts_with(p))
+            .map(|p| p.components().count())
+            .max()
+    };
+    let denied = |dir: &Path| match deepest(deny, dir) {
+        Some(hidden) => hidden >= deepest(&starts, dir).unwrap_or(0),
+        None => false,
+    };
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    let mut todo = vec![PathBuf::from("/")];
+    let mut todo = starts.clone();
     while let Some(dir) = todo.pop() {
-        if !seen.insert(dir.clone()) || deny.iter().any(|d| dir.starts_with(d)) {
+        if !seen.insert(dir.clone()) || denied(&dir) {
             continue;
         }
-        if deny.iter().any(|d| d.starts_with(&dir)) {
+        if deny.iter().any(|d| d.starts_with(&dir) && d != &dir) {
             todo.extend(list(&dir));
         } else {
             out.push(dir);
@@ -170,7 +191,7 @@ mod tests {
 
     #[test]
     fn nothing_denied_grants_the_root() {
-        assert_eq!(read_roots(&[], &mut fake_fs), vec![PathBuf::from("/")]);
+        assert_eq!(read_roots(&[], &[], &mut fake_fs), vec![PathBuf::from("/")]);
     }
 
     #[test]
@@ -179,10 +200,30 @@ mod tests {
             PathBuf::from("/home/u/.ssh"),
             PathBuf::from("/home/u/.netrc"),
         ];
-        let roots: Vec<String> = read_roots(&deny, &mut fake_fs)
+        let roots: Vec<String> = read_roots(&[], &deny, &mut fake_fs)
             .into_iter()
             .map(|p| p.display().to_string())
             .collect();
         assert_eq!(roots, ["/bin", "/etc", "/home/u/src", "/home/v", "/usr"]);
+    }
+
+    #[test]
+    fn a_folder_of_the_hidden_tmp_is_readable_but_what_is_hidden_in_it() {
+        let mut fs = |dir: &Path| -> Vec<PathBuf> {
+            let children: &[&str] = match dir.to_str().unwrap() {
+                "/" => &["/bin", "/tmp"],
+                "/tmp" => &["/tmp/other", "/tmp/t"],
+                // `link` points at another user's folder of /tmp: not a way in.
+                "/tmp/t" => &["/tmp/t/state", "/tmp/t/repo", "/tmp/other"],
+                _ => &[],
+            };
+            children.iter().map(PathBuf::from).collect()
+        };
+        let deny = [PathBuf::from("/tmp/t/state"), PathBuf::from("/tmp")];
+        let roots: Vec<String> = read_roots(&[PathBuf::from("/tmp/t")], &deny, &mut fs)
+            .into_iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(roots, ["/bin", "/tmp/t/repo"]);
     }
 }

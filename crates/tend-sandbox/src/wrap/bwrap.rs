@@ -32,36 +32,8 @@ pub struct Bwrap<'a> {
     /// Whether the host has `/var/tmp` (to cover it with an empty one).
     pub host_has_var_tmp: bool,
     /// Folders of the host's `/tmp`, `/var/tmp` and `/dev/shm` brought back read-only (see
-    /// [`host_tmp_entries`]).
+    /// [`Layout::host_tmp`]); the rest of them is not in the sandbox.
     pub host_tmp: Vec<PathBuf>,
-}
-
-/// The folders bubblewrap covers with the private tmp or an empty one: what was there on the
-/// host is not in the sandbox, unless [`host_tmp_entries`] brings a folder back.
-const COVERED: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
-
-/// The entries of the host's `/tmp`, `/var/tmp` and `/dev/shm` that hold something the command
-/// needs: a path the layout mounts, or the git folder of the repository a worktree belongs to
-/// (`gitdirs`). Only these come back (read-only, with the hidden paths in them still hidden);
-/// the rest (other programs' files and sockets) is not there.
-pub fn host_tmp_entries(layout: &Layout, gitdirs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = layout
-        .writable
-        .iter()
-        .chain(layout.readable.iter())
-        .chain(layout.protected.iter())
-        .chain(gitdirs.iter())
-        .filter_map(|p| {
-            COVERED.iter().find_map(|root| {
-                let first = p.strip_prefix(root).ok()?.components().next()?;
-                Some(Path::new(root).join(first))
-            })
-        })
-        .filter(|p| p != &layout.tmp)
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 enum Mount {
@@ -336,7 +308,7 @@ mod tests {
             tmp: PathBuf::from("/tmp/t/state/runs/1/tmp"),
         };
         let gitdirs = [PathBuf::from("/tmp/repo/.git/worktrees/1")];
-        let host_tmp = host_tmp_entries(&layout, &gitdirs);
+        let host_tmp = layout.host_tmp(&gitdirs);
         assert_eq!(
             host_tmp,
             [PathBuf::from("/tmp/repo"), PathBuf::from("/tmp/t")]

@@ -7,25 +7,13 @@ use crate::policy::Layout;
 use crate::session::{CommandSession, SessionInner};
 use crate::{Confined, Mechanism, SandboxError, ShellCommand, Wrapped, helper, proxy, wrap};
 
-/// Where the worktrees' `.git` files point (a worktree's git folder inside its repository).
-fn gitdirs(layout: &Layout) -> Vec<PathBuf> {
-    layout
-        .protected
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("gitdir:"))
-                .map(|d| PathBuf::from(d.trim()))
-        })
-        .collect()
-}
-
 impl Confined {
     pub(crate) fn wrap(&self, cmd: ShellCommand) -> Result<Wrapped, SandboxError> {
         let inner = &self.inner;
         let policy = &inner.policy;
         let layout = Layout::new(policy, &cmd.cwd, &cmd.tmp, &cmd.writable);
+        // What of the host's shared temp folders the command needs back (read-only).
+        let host_tmp = layout.host_tmp(&layout.gitdirs());
         let network = !policy.network.is_empty();
         let proxy = match (&inner.proxy, network) {
             (Some(proxy), true) => Some(proxy),
@@ -83,7 +71,7 @@ impl Confined {
                     unreadable_file: unreadable,
                     host_has_run: Path::new("/run").is_dir(),
                     host_has_var_tmp: Path::new("/var/tmp").is_dir(),
-                    host_tmp: wrap::bwrap::host_tmp_entries(&layout, &gitdirs(&layout)),
+                    host_tmp,
                 });
                 #[cfg(target_os = "linux")]
                 let joined = cgroup.as_ref().map(|c| c.dir().to_path_buf());
@@ -144,6 +132,7 @@ impl Confined {
                 let args = wrap::landlock_helper(
                     *abi,
                     &layout,
+                    &host_tmp,
                     &policy.limits,
                     port,
                     joined,

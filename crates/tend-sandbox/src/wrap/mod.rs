@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use crate::helper::{
     HelperArgs, LandlockArgs, NprocScope, Privileges, Rlimit, SeccompArgs, SessionRule, SocketRule,
 };
-use crate::policy::{Layout, ResourceLimits};
+use crate::policy::{HOST_TMP, Layout, ResourceLimits};
 
 /// The rlimits every sandboxed process gets.
 pub(crate) fn rlimits(limits: &ResourceLimits) -> Vec<(Rlimit, u64)> {
@@ -50,10 +50,15 @@ pub(crate) fn bwrap_helper(
 }
 
 /// The helper's arguments for Landlock: it is the whole sandbox. No pid namespace, so the
-/// command may not leave its process group; no network namespace, so sockets are limited.
+/// command may not leave its process group; no network namespace, so sockets are limited. No
+/// mount namespace either, so the host's shared temp folders ([`HOST_TMP`]) are hidden like
+/// `~/.ssh` (other users' and programs' files are there), and only `host_tmp` (see
+/// [`Layout::host_tmp`]) is readable in them, as far as no hidden path lies beneath.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn landlock_helper(
     abi: u8,
     layout: &Layout,
+    host_tmp: &[PathBuf],
     limits: &ResourceLimits,
     proxy_port: Option<u16>,
     cgroup: Option<PathBuf>,
@@ -72,8 +77,13 @@ pub(crate) fn landlock_helper(
         landlock: Some(LandlockArgs {
             abi,
             rw: layout.writable.clone(),
-            ro: layout.readable.clone(),
-            deny: layout.hidden.iter().map(|h| h.path.clone()).collect(),
+            ro: layout
+                .readable
+                .iter()
+                .chain(host_tmp.iter())
+                .cloned()
+                .collect(),
+            deny: landlock_deny(layout),
             connect_tcp: proxy_port.into_iter().collect(),
         }),
         seccomp: Some(SeccompArgs {
@@ -84,6 +94,27 @@ pub(crate) fn landlock_helper(
         program: program.as_os_str().to_owned(),
         args: args.to_vec(),
     }
+}
+
+/// What Landlock keeps unreadable: the hidden paths, and the host's shared temp folders
+/// (canonical; one that a writable or readable path contains, or is, stays as it is: that
+/// path is granted anyway).
+fn landlock_deny(layout: &Layout) -> Vec<PathBuf> {
+    let mut deny: Vec<PathBuf> = layout.hidden.iter().map(|h| h.path.clone()).collect();
+    for root in HOST_TMP {
+        let Ok(root) = std::fs::canonicalize(root) else {
+            continue;
+        };
+        let granted = layout
+            .writable
+            .iter()
+            .chain(layout.readable.iter())
+            .any(|p| root.starts_with(p));
+        if !granted && !deny.contains(&root) {
+            deny.push(root);
+        }
+    }
+    deny
 }
 
 /// Environment variables that send HTTP clients to the proxy at `url`.

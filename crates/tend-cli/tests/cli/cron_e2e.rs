@@ -5,7 +5,6 @@
 //! unless a cron daemon already runs, root to start one (CI runs as root). The user's crontab
 //! is restored afterwards, and the daemon this test started is stopped.
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -64,14 +63,33 @@ fn current_crontab() -> Option<String> {
         .then(|| String::from_utf8(out.stdout).unwrap())
 }
 
-/// A cron daemon already running (its pid file names a live process).
+/// A cron daemon already running: its pid file names a live process that is cron. A stale
+/// pid file is common (a daemon this test stopped leaves it), and its number is soon another
+/// process's or thread's (`/proc/TID` exists for threads too, listed or not).
 fn cron_running() -> bool {
     ["/run/crond.pid", "/var/run/crond.pid"].iter().any(|f| {
         std::fs::read_to_string(f)
             .ok()
             .and_then(|pid| pid.trim().parse::<u32>().ok())
-            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+            .is_some_and(is_live_cron)
     })
+}
+
+/// Whether `pid` is a live (not zombie) process, not a thread, whose program is cron.
+fn is_live_cron(pid: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    field("Name:") == "cron"
+        && field("Tgid:") == pid.to_string()
+        && !field("State:").starts_with('Z')
 }
 
 /// `tend ARGS` with the real clock: cron fires at real minutes.

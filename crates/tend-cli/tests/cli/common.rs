@@ -235,6 +235,18 @@ impl Env {
     pub fn db_path(&self) -> PathBuf {
         self.home.join("state/tend.db")
     }
+
+    /// The `tool_result` events of `tool` in the newest run's transcript, in order.
+    pub fn newest_tool_results(&self, tool: &str) -> Vec<serde_json::Value> {
+        let runs = self.tend(&["runs", "--json"]).json();
+        let id = runs[0]["id"].as_str().unwrap().to_owned();
+        let path = self.home.join(format!("state/runs/{id}/transcript.jsonl"));
+        self.read(&path)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["type"] == "tool_result" && e["name"] == tool)
+            .collect()
+    }
 }
 
 impl Out {

@@ -65,16 +65,7 @@ fn budget_task(env: &Env, commands: &[&str]) {
 
 /// The bash results of the last run, in order.
 fn bash_results(env: &Env) -> Vec<Value> {
-    let runs = env.tend(&["runs", "--json"]).json();
-    let id = runs[0]["id"].as_str().unwrap().to_owned();
-    let transcript =
-        std::fs::read_to_string(env.home.join(format!("state/runs/{id}/transcript.jsonl")))
-            .unwrap();
-    transcript
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["type"] == "tool_result" && e["name"] == "bash")
-        .collect()
+    env.newest_tool_results("bash")
 }
 
 fn content(result: &Value) -> &str {

@@ -150,17 +150,11 @@ fn command_task(env: &Env, sandbox: &str, command: &str) {
 
 /// The scan's bash result, from the run's transcript.
 fn scan_output(env: &Env) -> String {
-    let runs = env.tend(&["runs", "--json"]).json();
-    let id = runs[0]["id"].as_str().unwrap().to_owned();
-    let transcript =
-        std::fs::read_to_string(env.home.join(format!("state/runs/{id}/transcript.jsonl")))
-            .unwrap();
-    transcript
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|e| e["type"] == "tool_result" && e["name"] == "bash")
-        .map(|e| e["content"].as_str().unwrap_or_default().to_owned())
-        .unwrap_or_else(|| panic!("no bash result in {transcript}"))
+    let results = env.newest_tool_results("bash");
+    let first = results
+        .first()
+        .unwrap_or_else(|| panic!("no bash result in the run"));
+    first["content"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Every file under `dir` that holds one of the secrets, with the secret's name.

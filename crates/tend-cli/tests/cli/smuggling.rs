@@ -73,15 +73,8 @@ fn replay_task(env: &Env, name: &str, front: &str, steps: &[(&str, Value)]) {
 
 /// The bash results of the newest run, from its transcript.
 fn bash_results(env: &Env) -> Vec<String> {
-    let runs = env.tend(&["runs", "--json"]).json();
-    let id = runs[0]["id"].as_str().unwrap().to_owned();
-    let transcript =
-        std::fs::read_to_string(env.home.join(format!("state/runs/{id}/transcript.jsonl")))
-            .unwrap();
-    transcript
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["type"] == "tool_result" && e["name"] == "bash")
+    env.newest_tool_results("bash")
+        .iter()
         .map(|e| e["content"].as_str().unwrap_or_default().to_owned())
         .collect()
 }

@@ -3,12 +3,14 @@
 //! is, with a fake [`ShellContext`] standing in for the workspace and git's configuration.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
+
+use support::{decided_by, paths, policy};
 
 use tend_policy::{
-    Call, ConfigLookup, Decision, FileLookup, GitScope, Mode, NoContext, PathContext, Policy,
-    Reason, ShellContext, Verdict,
+    Call, ConfigLookup, FileLookup, GitScope, Mode, NoContext, ShellContext, Verdict,
 };
 
 use Mode::{Auto as A, Propose as P, ReadOnly as RO};
@@ -243,41 +245,6 @@ const TABLE: &[(Mode, &[&str], &str, Verdict, &str)] = &[
     (P, ASK_PUSH, "perl -e 'system(\"git push\")'", Allow, "default command"),
     (P, ASK_PUSH, "make release", Allow, "default command"),
 ];
-
-fn policy(mode: Mode, rules: &[&str]) -> Policy {
-    let mut policy = Policy::new(mode);
-    for rule in rules {
-        let (list, text) = rule.split_once(':').expect("list:rule");
-        let rule = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
-        match list {
-            "deny" => policy.deny.push(rule),
-            "ask" => policy.ask.push(rule),
-            "allow" => policy.allow.push(rule),
-            other => panic!("unknown list {other}"),
-        }
-    }
-    policy
-}
-
-fn decided_by(decision: &Decision) -> String {
-    match &decision.reason {
-        Reason::Rule { list, rule, .. } => format!("{list} {rule}"),
-        Reason::MayMatch { list, rule, .. } => format!("may-{list} {rule}"),
-        Reason::Limit { rule, .. } => format!("limit {rule}"),
-        Reason::Default { class, .. } => format!(
-            "default {}",
-            serde_json::to_value(class).unwrap().as_str().unwrap()
-        ),
-        Reason::Unanalysable { .. } => "unanalysable".to_owned(),
-    }
-}
-
-fn paths() -> PathContext {
-    PathContext {
-        root: PathBuf::from("/home/u/repo"),
-        home: Some(PathBuf::from("/home/u")),
-    }
-}
 
 #[test]
 fn smuggled_publishing_is_judged_as_what_it_runs() {

@@ -3,9 +3,12 @@
 //! the analyser.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use pretty_assertions::assert_eq;
 use std::path::PathBuf;
-use tend_policy::{Call, Class, Decision, Mode, PathContext, Policy, Reason, Tool, Verdict};
+use support::{decided_by, paths, policy};
+use tend_policy::{Call, Mode, PathContext, Reason, Tool, Verdict};
 
 use Mode::{Auto as A, Propose as P, ReadOnly as RO};
 use Verdict::{Allow, Ask, Deny};
@@ -183,21 +186,6 @@ const TABLE: &[(Mode, Rules, CallText, Verdict, By)] = &[
     (A,  &["allow:bash"], "mcp:linear/create_issue/{}", Ask, "default mcp-tool"),
 ];
 
-fn policy(mode: Mode, rules: Rules) -> Policy {
-    let mut policy = Policy::new(mode);
-    for rule in rules {
-        let (list, text) = rule.split_once(':').expect("list:rule");
-        let rule = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
-        match list {
-            "deny" => policy.deny.push(rule),
-            "ask" => policy.ask.push(rule),
-            "allow" => policy.allow.push(rule),
-            other => panic!("unknown list {other}"),
-        }
-    }
-    policy
-}
-
 fn call(text: &str) -> Call {
     let (tool, argument) = text.split_once(':').expect("tool:argument");
     if tool == "mcp" {
@@ -210,31 +198,6 @@ fn call(text: &str) -> Call {
         return Call::mcp(server, name, input);
     }
     Call::builtin(Tool::from_name(tool).expect("a built-in tool"), argument)
-}
-
-fn kebab(class: Class) -> String {
-    serde_json::to_value(class)
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn decided_by(decision: &Decision) -> String {
-    match &decision.reason {
-        Reason::Rule { list, rule, .. } => format!("{list} {rule}"),
-        Reason::Limit { rule, .. } => format!("limit {rule}"),
-        Reason::Default { class, .. } => format!("default {}", kebab(*class)),
-        Reason::MayMatch { list, rule, .. } => format!("may-{list} {rule}"),
-        Reason::Unanalysable { .. } => "unanalysable".to_owned(),
-    }
-}
-
-fn paths() -> PathContext {
-    PathContext {
-        root: PathBuf::from("/home/u/repo"),
-        home: Some(PathBuf::from("/home/u")),
-    }
 }
 
 #[test]
